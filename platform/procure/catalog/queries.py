@@ -1,0 +1,138 @@
+"""Reads of catalogs: public browsing, search and the officer's lists."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from procure.catalog.models import Catalog, CatalogStatus, Category, Item
+from procure.geo.models import Division
+
+
+def counties_with_published_catalog(session: Session) -> list[tuple[Division, Catalog]]:
+    """Each county with a published catalog, with its most recent published version."""
+    rows = session.execute(
+        select(Division, Catalog)
+        .join(Catalog, Catalog.county_id == Division.id)
+        .where(Catalog.status == CatalogStatus.PUBLISHED)
+        .order_by(Division.code, Catalog.year.desc())
+    ).all()
+    seen: dict[int, tuple[Division, Catalog]] = {}
+    for county, catalog in rows:
+        seen.setdefault(county.id, (county, catalog))
+    return list(seen.values())
+
+
+def published_catalogs_of(session: Session, county_id: int) -> list[Catalog]:
+    """Published and superseded versions, newest first (the county's public history)."""
+    return list(
+        session.scalars(
+            select(Catalog)
+            .where(Catalog.county_id == county_id, Catalog.status != CatalogStatus.DRAFT)
+            .order_by(Catalog.year.desc(), Catalog.version.desc())
+        )
+    )
+
+
+def current_published(session: Session, county_id: int, year: int | None = None) -> Catalog | None:
+    stmt = select(Catalog).where(Catalog.county_id == county_id, Catalog.status == CatalogStatus.PUBLISHED)
+    if year is not None:
+        stmt = stmt.where(Catalog.year == year)
+    return session.scalar(stmt.order_by(Catalog.year.desc(), Catalog.version.desc()).limit(1))
+
+
+def catalogs_of_county(session: Session, county_id: int) -> list[Catalog]:
+    """Every version, drafts included (officers only)."""
+    return list(
+        session.scalars(
+            select(Catalog).where(Catalog.county_id == county_id).order_by(Catalog.year.desc(), Catalog.version.desc())
+        )
+    )
+
+
+def get_catalog(session: Session, catalog_id: int) -> Catalog | None:
+    return session.get(Catalog, catalog_id)
+
+
+def categories_tree(session: Session, catalog: Catalog) -> list[Category]:
+    """Level-1 categories with children and items loaded."""
+    return list(
+        session.scalars(
+            select(Category)
+            .where(Category.catalog_id == catalog.id, Category.parent_id.is_(None))
+            .options(
+                selectinload(Category.children)
+                .selectinload(Category.children)
+                .selectinload(Category.items),
+                selectinload(Category.children).selectinload(Category.items),
+                selectinload(Category.items),
+            )
+            .order_by(Category.code)
+        )
+    )
+
+
+def item_counts(session: Session, catalog: Catalog) -> dict[int, int]:
+    """Number of items under each category (recursively), keyed by category id."""
+    categories = session.execute(
+        select(Category.id, Category.parent_id).where(Category.catalog_id == catalog.id)
+    ).all()
+    parent_of = dict(categories)
+    counts = dict.fromkeys(parent_of, 0)
+    direct = session.execute(
+        select(Item.category_id, func.count()).where(Item.catalog_id == catalog.id).group_by(Item.category_id)
+    ).all()
+    for category_id, n in direct:
+        node = category_id
+        while node is not None:
+            counts[node] += n
+            node = parent_of.get(node)
+    return counts
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class ItemFilter:
+    q: str = ""
+    undertaker_type: str = ""
+    mass_org_first: bool = False
+
+
+def search_items(session: Session, catalog: Catalog, flt: ItemFilter) -> list[Item]:
+    """Items of a catalog matching the filter. Substring search on name, content and
+    category names (works for Chinese on SQLite and PostgreSQL alike)."""
+    stmt = (
+        select(Item)
+        .where(Item.catalog_id == catalog.id)
+        .options(selectinload(Item.category).selectinload(Category.parent).selectinload(Category.parent))
+        .order_by(Item.code)
+    )
+    q = " ".join(flt.q.split())
+    if q:
+        l3, l2, l1 = aliased(Category), aliased(Category), aliased(Category)
+        stmt = (
+            stmt.join(l3, Item.category_id == l3.id)
+            .outerjoin(l2, l3.parent_id == l2.id)
+            .outerjoin(l1, l2.parent_id == l1.id)
+        )
+        for term in q.split(" "):
+            pattern = f"%{_like_escape(term.lower())}%"
+            stmt = stmt.where(
+                or_(
+                    *(
+                        func.lower(col).like(pattern, escape="\\")
+                        for col in (Item.name, Item.service_content, Item.notes, Item.purchasing_department,
+                                    l3.name, l2.name, l1.name)
+                    )
+                )
+            )
+    if flt.undertaker_type:
+        pattern = f'%"{_like_escape(flt.undertaker_type)}"%'
+        stmt = stmt.where(cast(Item.undertaker_types, String).like(pattern, escape="\\"))
+    if flt.mass_org_first:
+        stmt = stmt.where(Item.mass_org_first.is_(True))
+    return list(session.scalars(stmt))

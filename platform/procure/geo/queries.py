@@ -1,0 +1,33 @@
+"""Reads of administrative divisions."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from procure.geo.models import Division, DivisionLevel
+
+
+def by_code(session: Session, code: str) -> Division | None:
+    return session.scalar(select(Division).where(Division.code == code))
+
+
+def county_by_code(session: Session, code: str) -> Division | None:
+    return session.scalar(
+        select(Division).where(Division.code == code, Division.level == DivisionLevel.COUNTY)
+    )
+
+
+def townships_of(session: Session, county: Division) -> list[Division]:
+    return list(
+        session.scalars(
+            select(Division)
+            .where(Division.parent_id == county.id, Division.level == DivisionLevel.TOWNSHIP)
+            .order_by(Division.code)
+        )
+    )
+
+
+def counties(session: Session) -> list[Division]:
+    return list(
+        session.scalars(select(Division).where(Division.level == DivisionLevel.COUNTY).order_by(Division.code))
+    )

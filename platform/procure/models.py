@@ -1,0 +1,4 @@
+"""Every model module, imported once so metadata is complete (migrations, queries)."""
+from procure.accounts import models as accounts  # noqa: F401
+from procure.catalog import models as catalog  # noqa: F401
+from procure.geo import models as geo  # noqa: F401

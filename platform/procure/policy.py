@@ -1,0 +1,55 @@
+"""Who may do what: every permission check of the application lives here.
+
+Views call these functions (or ``require``) instead of testing roles
+themselves, so the rules can be read, and audited, in one place.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import abort
+
+from procure.accounts.models import Role
+
+if TYPE_CHECKING:
+    from procure.accounts.models import User
+    from procure.catalog.models import Catalog
+
+
+def _authenticated(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def is_admin(user: User | None) -> bool:
+    return _authenticated(user) and user.has_role(Role.PLATFORM_ADMIN)
+
+
+def officer_county_ids(user: User | None) -> set[int]:
+    if not _authenticated(user):
+        return set()
+    return {r.division_id for r in user.roles if r.role == Role.COUNTY_OFFICER and r.division_id}
+
+
+def is_officer(user: User | None) -> bool:
+    return bool(officer_county_ids(user))
+
+
+def can_manage_county_catalog(user: User | None, county_id: int) -> bool:
+    """County officers own their county's catalog; nobody else edits it."""
+    return county_id in officer_county_ids(user)
+
+
+def can_view_catalog(user: User | None, catalog: Catalog) -> bool:
+    if catalog.is_public:
+        return True
+    return can_manage_county_catalog(user, catalog.county_id)
+
+
+def can_edit_catalog(user: User | None, catalog: Catalog) -> bool:
+    return catalog.is_draft and can_manage_county_catalog(user, catalog.county_id)
+
+
+def require(allowed: bool, *, hide: bool = False) -> None:
+    """Abort unless ``allowed``: 404 when the thing must stay hidden, else 403."""
+    if not allowed:
+        abort(404 if hide else 403)

@@ -1,0 +1,38 @@
+"""Site-wide pages: home, language switch, health check."""
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from procure.catalog import queries as catalog_queries
+from procure.extensions import db
+
+bp = Blueprint("site", __name__)
+
+
+@bp.route("/")
+def home():
+    counties = catalog_queries.counties_with_published_catalog(db.session)
+    return render_template("site/home.html", counties=counties)
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["locale"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    target = request.form.get("next") or request.referrer or url_for("site.home")
+    if not target.startswith("/") or target.startswith("//"):
+        # Only same-site paths; a full referrer URL is reduced to its path.
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return redirect(target)
+
+
+@bp.route("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

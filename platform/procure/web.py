@@ -1,0 +1,105 @@
+"""Wiring of extensions, blueprints, commands and request hooks. Explicit: every
+blueprint and command group of the application is registered here."""
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+
+from procure import timeutil
+from procure.config import PROJECT_ROOT
+from procure.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+
+def select_locale() -> str:
+    from flask import current_app
+    from flask_login import current_user
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    # Models must be imported before migrations or queries run.
+    from procure import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "platform" / "procure" / "translations"),
+    )
+    _init_login(app)
+
+    from procure.accounts.views import bp as accounts_bp
+    from procure.catalog.views import bp as catalog_bp
+    from procure.site.views import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(catalog_bp)
+
+    from procure.accounts.cli import users_cli
+    from procure.demo.cli import demo_cli
+    from procure.geo.cli import geo_cli
+
+    app.cli.add_command(geo_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+
+    _init_templates(app)
+    _init_errors(app)
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from procure.accounts import queries
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("请先登录。")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return queries.by_session_token(db.session, token)
+
+
+def _init_templates(app: Flask) -> None:
+    from procure import policy
+
+    @app.template_filter("localtime")
+    def localtime_filter(value, fmt="%Y-%m-%d %H:%M"):
+        local = timeutil.localtime(value, app.config["TIMEZONE"])
+        return local.strftime(fmt) if local else ""
+
+    @app.context_processor
+    def inject():
+        return {
+            "policy": policy,
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+        }
+
+
+def _init_errors(app: Flask) -> None:
+    from flask import render_template
+
+    def handler(code):
+        def render(error):
+            return render_template("errors/error.html", code=code, error=error), code
+
+        return render
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, handler(code))

@@ -1,0 +1,146 @@
+"""Test fixtures: a real database (PostgreSQL when PROCURE_TEST_DATABASE_URL is set,
+SQLite otherwise), built by running the migrations, never ``create_all``."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from procure import create_app
+from procure.extensions import db
+
+pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.browser"]
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+GEO_CSV = SHARED / "geo" / "shandong-divisions.csv"
+SAMPLE_XLSX = SHARED / "samples" / "yinan-2026-catalog.xlsx"
+# Reference data loaded once per test session and kept between tests.
+KEPT_TABLES = {"divisions", "alembic_version"}
+
+
+def _database_url(tmp_root: Path) -> str:
+    url = os.environ.get("PROCURE_TEST_DATABASE_URL")
+    if url:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:
+            url = _per_worker_database(url, worker)
+        return url
+    return f"sqlite:///{tmp_root / 'test.sqlite'}"
+
+
+def _per_worker_database(url: str, worker: str) -> str:
+    """Each xdist worker gets its own PostgreSQL database next to the given one."""
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _reset_schema(url: str) -> None:
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own application context, as in production, even
+    when the test holds one open (otherwise ``g``, the login cache and the
+    database session would leak between requests and clients)."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return _database_url(tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from procure.geo import services as geo_services
+
+    _reset_schema(database_url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-not-for-production-use",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+            "EMAIL_DELIVERY": "inline",
+            "SERVER_NAME": None,
+        }
+    )
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        upgrade(revision="heads")
+        geo_services.import_divisions(db.session, GEO_CSV.read_text(encoding="utf-8"))
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+        db.session.rollback()
+        _truncate()
+        db.session.remove()
+
+
+def _truncate() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            sa.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        )
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def session(app_ctx):
+    return db.session
+
+
+@pytest.fixture
+def client(app, app_ctx):
+    return app.test_client()
+
+
+def csrf_token(client, path: str = "/account/login") -> str:
+    """The CSRF token of the client's session, read from a rendered form."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, email: str, password: str) -> None:
+    token = csrf_token(client)
+    response = client.post(
+        "/account/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
