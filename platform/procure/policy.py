@@ -49,6 +49,11 @@ def can_edit_catalog(user: User | None, catalog: Catalog) -> bool:
     return catalog.is_draft and can_manage_county_catalog(user, catalog.county_id)
 
 
+def can_read_notification(user: User | None, notification) -> bool:
+    """A notification is visible to its recipient only; others get a 404."""
+    return notification is not None and _authenticated(user) and notification.recipient_user_id == user.id
+
+
 def require(allowed: bool, *, hide: bool = False) -> None:
     """Abort unless ``allowed``: 404 when the thing must stay hidden, else 403."""
     if not allowed:
