@@ -47,6 +47,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalog_bp)
 
+    from procure.notifications.services import install_delivery_hooks
+    from procure.notifications.views import bp as notifications_bp
+
+    app.register_blueprint(notifications_bp)
+    install_delivery_hooks()  # notification emails are handed on after commit
+
     from procure.accounts.cli import users_cli
     from procure.demo.cli import demo_cli
     from procure.geo.cli import geo_cli
@@ -54,6 +60,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(geo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+
+    from procure.notifications.cli import notifications_cli
+
+    app.cli.add_command(notifications_cli)
 
     _init_templates(app)
     _init_errors(app)

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from procure.accounts.models import User
 
 
+# The standard email signature separator; templates/email/_layout.txt uses it.
+SIGNATURE_SEPARATOR = "\n-- \n"
+
+
 class EmailStatus(enum.StrEnum):
     PENDING = "pending"  # committed, not yet handed to the SMTP server
     SENT = "sent"  # accepted by the SMTP server (or written to the mail sink)
@@ -68,6 +72,11 @@ class Notification(db.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def inbox_text(self) -> str:
+        """The text body without the email signature (after the "-- " line)."""
+        return self.body_text.split(SIGNATURE_SEPARATOR, 1)[0].strip()
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.event_key} → {self.recipient_email} {self.email_status}>"

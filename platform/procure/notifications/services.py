@@ -1,0 +1,313 @@
+"""Notifications: create (exactly once per event and recipient), deliver by email
+after the caller's commit, and keep the recipient's inbox.
+
+The pattern (as in indico and warehouse): a domain service calls ``notify`` in
+the same transaction as the change it reports; the row is the outbox entry.
+Only after the transaction commits is the email handed on (to Celery, or sent
+in-process), so rolled-back work never mails anyone, and a committed
+notification whose hand-off was lost is picked up by the periodic
+``flush_outbox`` job: emails are never lost, and ``deliver`` is idempotent.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any, Literal
+
+from flask import current_app, has_app_context, render_template
+from flask_babel import force_locale
+from sqlalchemy import event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, SessionTransaction
+
+from procure.accounts.models import User
+from procure.notifications import mail
+from procure.notifications.models import EmailStatus, Notification
+from procure.timeutil import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+# session.info key: ids of notifications created in the current transaction.
+OUTBOX_KEY = "procure.notifications.outbox"
+SEND_TASK = "workers.tasks.send_email"
+DEFAULT_MAX_ATTEMPTS = 8
+MAX_ERROR_LENGTH = 2000
+
+DeliveryOutcome = Literal["sent", "failed", "skipped", "missing"]
+
+
+# === creating notifications ==================================================
+
+
+def notify(
+    session: Session,
+    *,
+    event_key: str,
+    template: str,
+    context: Mapping[str, Any],
+    recipient: User | None = None,
+    email: str | None = None,
+    link: str | None = None,
+    locale: str | None = None,
+) -> Notification | None:
+    """Record a notification of ``event_key`` for one recipient, rendered from
+    ``templates/email/<template>/`` in the recipient's language, and have it
+    emailed once the caller's transaction commits.
+
+    The recipient is a user (``recipient``) or, for people without an account
+    yet, an address (``email``); with both, the email goes to ``email``.
+    Returns the new notification, or ``None`` when this event was already
+    notified to this address (then nothing changes and nothing is sent).
+    Needs an application context (templates, config), not a request.
+    Flushes, never commits.
+    """
+    address = _normalize_email(email if email else (recipient.email if recipient else None))
+    if not event_key or len(event_key) > 200:
+        raise ValueError("event_key must be 1 to 200 characters")
+    if _exists(session, event_key, address):
+        return None
+    config = current_app.config
+    locale = _choose_locale(locale, recipient, config)
+    variables = {
+        "recipient_name": (recipient.name if recipient else "") or "",
+        "recipient_email": address,
+        "base_url": config["BASE_URL"].rstrip("/"),
+        "link_url": absolute_url(link, config) if link else None,
+        **context,
+    }
+    subject, body_text, body_html = render_email(template, variables, locale=locale)
+    values = {
+        "event_key": event_key,
+        "recipient_user_id": recipient.id if recipient else None,
+        "recipient_email": address,
+        "template": template,
+        "context": _jsonable(context),
+        "locale": locale,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "link": link,
+        "created_at": utcnow(),
+        "email_status": EmailStatus.PENDING,
+        "email_attempts": 0,
+    }
+    new_id = _insert_once(session, values)
+    if new_id is None:  # a concurrent transaction notified the same event first
+        return None
+    session.info.setdefault(OUTBOX_KEY, set()).add(new_id)
+    return session.get(Notification, new_id)
+
+
+def render_email(template: str, variables: Mapping[str, Any], *, locale: str) -> tuple[str, str, str]:
+    """Subject (one line), plain text and HTML of ``templates/email/<template>/``."""
+    folder = f"email/{template}"
+    with force_locale(locale):
+        subject = render_template(f"{folder}/subject.txt", **variables)
+        body_text = render_template(f"{folder}/body.txt", **variables)
+        body_html = render_template(f"{folder}/body.html", **variables)
+    subject = " ".join(subject.split())[:300]
+    return subject, body_text.strip() + "\n", body_html
+
+
+def absolute_url(link: str, config: Mapping[str, Any]) -> str:
+    if link.startswith(("http://", "https://")):
+        return link
+    return config["BASE_URL"].rstrip("/") + "/" + link.lstrip("/")
+
+
+def _normalize_email(address: str | None) -> str:
+    address = (address or "").strip().lower()
+    if "@" not in address or len(address) > 254:
+        raise ValueError(f"a notification needs a recipient email address, got {address!r}")
+    return address
+
+
+def _choose_locale(locale: str | None, recipient: User | None, config: Mapping[str, Any]) -> str:
+    languages = config["LANGUAGES"]
+    for candidate in (locale, recipient.locale if recipient else None):
+        if candidate in languages:
+            return candidate
+    return config["BABEL_DEFAULT_LOCALE"]
+
+
+def _jsonable(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored copy of the context: JSON, with dates, decimals and the like as text."""
+    return json.loads(json.dumps(dict(context), default=str, ensure_ascii=False))
+
+
+def _exists(session: Session, event_key: str, address: str) -> bool:
+    query = select(Notification.id).where(
+        Notification.event_key == event_key, Notification.recipient_email == address
+    )
+    return session.scalar(query) is not None
+
+
+def _insert_once(session: Session, values: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT (event_key, recipient_email) DO NOTHING RETURNING id.
+
+    One atomic statement: under a race the second transaction waits for the
+    first and then inserts nothing; the caller's transaction is never aborted.
+    (A SAVEPOINT around a plain INSERT is not safe here: pysqlite does not open
+    the outer transaction before a SAVEPOINT, so RELEASE would commit the row
+    on its own and a later rollback of the caller would not remove it.)
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        insert = postgresql.insert
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+    else:  # pragma: no cover - the platform runs on PostgreSQL and SQLite only
+        raise NotImplementedError(f"notify() does not support {dialect}")
+    statement = (
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["event_key", "recipient_email"])
+        .returning(Notification.id)
+    )
+    return session.execute(statement).scalar()
+
+
+# === delivery ===============================================================
+
+
+def deliver(session: Session, notification_id: int, *, config: Mapping[str, Any] | None = None) -> DeliveryOutcome:
+    """Send one notification's email, at most once.
+
+    Locks the row (so two workers cannot both send it), skips it when already
+    sent, otherwise sends it and records the outcome: ``sent``, or ``failed``
+    with the error and the attempt count. Never raises for a mail error.
+    Flushes, never commits: the caller commits (and, in the worker, retries a
+    ``failed`` outcome with back-off).
+    """
+    config = config if config is not None else current_app.config
+    notification = session.scalar(
+        select(Notification).where(Notification.id == notification_id).with_for_update()
+    )
+    if notification is None:
+        return "missing"
+    if notification.email_status == EmailStatus.SENT:
+        return "skipped"
+    notification.email_attempts += 1
+    notification.email_last_attempt_at = utcnow()
+    try:
+        mail.send(notification, config)
+    except Exception as exc:  # SMTP refusal, network error, bad config: record, don't raise
+        notification.email_status = EmailStatus.FAILED
+        notification.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+        log.warning(
+            "email for notification %s to %s failed (attempt %s): %s",
+            notification.id,
+            notification.recipient_email,
+            notification.email_attempts,
+            notification.last_error,
+        )
+        outcome: DeliveryOutcome = "failed"
+    else:
+        notification.email_status = EmailStatus.SENT
+        notification.email_sent_at = utcnow()
+        notification.last_error = None
+        outcome = "sent"
+    session.flush()
+    return outcome
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long the outbox sweep waits after a failed attempt: 2, 4, 8 … minutes, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts, 1), 60))
+
+
+def due_for_delivery(
+    session: Session,
+    *,
+    pending_after: timedelta = timedelta(minutes=2),
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    limit: int = 500,
+) -> list[int]:
+    """Ids of emails the outbox sweep should hand on again: pending ones whose
+    hand-off is older than ``pending_after`` (lost enqueue, crashed worker), and
+    failed ones under the attempt cap whose back-off delay has passed."""
+    from procure.notifications import queries
+
+    now = utcnow()
+    ids = queries.stale_pending_ids(session, before=now - pending_after, limit=limit)
+    for notification_id, attempts, last_attempt in queries.failed_under_cap(session, max_attempts, limit=limit):
+        if last_attempt is None or as_utc(last_attempt) <= now - retry_delay(attempts):
+            ids.append(notification_id)
+    return ids[:limit]
+
+
+def dispatch(ids: Iterable[int]) -> None:
+    """Hand committed notifications on for email, per ``EMAIL_DELIVERY``:
+    ``celery`` enqueues ``workers.tasks.send_email``; ``inline`` sends now, in
+    this process. Never raises: whatever is not handed on stays pending and
+    the outbox sweep retries it."""
+    ids = sorted(set(ids))
+    if not ids:
+        return
+    if not has_app_context():
+        log.error("notifications %s committed outside an app context; left to the outbox sweep", ids)
+        return
+    app = current_app._get_current_object()
+    mode = app.config.get("EMAIL_DELIVERY", "celery")
+    if mode == "inline":
+        from procure.extensions import db
+
+        for notification_id in ids:
+            try:
+                with Session(db.engine) as session:
+                    deliver(session, notification_id, config=app.config)
+                    session.commit()
+            except Exception:
+                log.exception("inline delivery of notification %s failed; left to the outbox sweep", notification_id)
+    elif mode == "celery":
+        from procure import queue
+
+        for notification_id in ids:
+            try:
+                queue.enqueue(SEND_TASK, notification_id)
+            except Exception:
+                log.exception("could not enqueue notification %s; left to the outbox sweep", notification_id)
+    else:
+        log.error("unknown EMAIL_DELIVERY %r: notifications %s left pending", mode, ids)
+
+
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop(OUTBOX_KEY, None)
+    if ids:
+        dispatch(ids)
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended without a commit (rollback, close):
+    # its notifications no longer exist, nothing is sent.
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(OUTBOX_KEY, None)
+
+
+def install_delivery_hooks() -> None:
+    """Deliver after commit, for every SQLAlchemy session. Idempotent."""
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_transaction_end", _after_transaction_end)
+
+
+# === the inbox ==============================================================
+
+
+def mark_read(session: Session, notification: Notification) -> None:
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        session.flush()
+
+
+def mark_all_read(session: Session, user_id: int) -> int:
+    """Mark every unread notification of the user read; returns how many."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.recipient_user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount or 0

@@ -1,0 +1,63 @@
+"""The on-site inbox: a user's notifications, newest first; opening one marks it read."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from procure import policy
+from procure.extensions import db
+from procure.notifications import queries, services
+
+bp = Blueprint("notifications", __name__, url_prefix="/inbox")
+
+
+@bp.app_context_processor
+def inbox_badge():
+    def inbox_unread_count() -> int:
+        if not getattr(current_user, "is_authenticated", False):
+            return 0
+        return queries.unread_count(db.session, current_user.id)
+
+    # A function, so the count is queried only where a page shows it.
+    return {"inbox_unread_count": inbox_unread_count}
+
+
+@bp.route("")
+@login_required
+def index():
+    page = request.args.get("page", 1, type=int) or 1
+    if page < 1:
+        abort(404)
+    notifications, has_more = queries.inbox_page(db.session, current_user.id, page=page)
+    if page > 1 and not notifications:
+        abort(404)
+    return render_template(
+        "notifications/inbox.html",
+        notifications=notifications,
+        page=page,
+        has_more=has_more,
+        unread=queries.unread_count(db.session, current_user.id),
+    )
+
+
+@bp.route("/<int:notification_id>")
+@login_required
+def show(notification_id: int):
+    notification = queries.for_recipient(db.session, notification_id, current_user.id)
+    policy.require(policy.can_read_notification(current_user, notification), hide=True)
+    services.mark_read(db.session, notification)
+    db.session.commit()
+    return render_template("notifications/show.html", notification=notification)
+
+
+@bp.route("/read-all", methods=["POST"])
+@login_required
+def read_all():
+    count = services.mark_all_read(db.session, current_user.id)
+    db.session.commit()
+    if count:
+        flash(_("已将 %(n)d 条消息标记为已读。", n=count), "success")
+    else:
+        flash(_("没有未读消息。"), "info")
+    return redirect(url_for("notifications.index"))
