@@ -11,10 +11,12 @@ from procure.extensions import babel, bootstrap, csrf, db, limiter, login_manage
 
 
 def select_locale() -> str:
-    from flask import current_app
+    from flask import current_app, has_request_context
     from flask_login import current_user
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI, workers, services outside a request
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
