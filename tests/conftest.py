@@ -71,7 +71,7 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url, tmp_path_factory):
+def app(database_url, tmp_path_factory, smtp_server):
     from flask_migrate import upgrade
 
     from procure.geo import services as geo_services
@@ -84,6 +84,9 @@ def app(database_url, tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
             "EMAIL_DELIVERY": "inline",
+            # The real SMTP server of tests/fixtures/smtp.py, on loopback.
+            "SMTP_HOST": smtp_server.hostname,
+            "SMTP_PORT": smtp_server.port,
             "SERVER_NAME": None,
         }
     )

@@ -32,3 +32,49 @@ def officer(county_code: str = "371321", **kw):
 
 def admin(**kw):
     return user(Role.PLATFORM_ADMIN, **kw)
+
+
+def township_officer(township_code: str = "371321101", **kw):
+    return user(Role.TOWNSHIP_OFFICER, township_code, **kw)
+
+
+# Default content of ``catalog_with_items``: (level 1, level 2, level 3, item name,
+# service content, undertaker types, mass organizations first).
+SAMPLE_ITEMS = [
+    ("公共服务", "养老服务", "居家养老", "居家养老上门服务", "为失能、半失能老人提供助餐、助洁等上门服务",
+     ["social_organization", "enterprise"], False),
+    ("公共服务", "养老服务", "机构养老", "农村幸福院运营管理", "负责农村幸福院日常运营和安全管理",
+     ["social_organization", "village_organization"], False),
+    ("公共服务", "儿童福利", "留守儿童", "农村留守儿童关爱服务", "开展学业辅导、亲情陪伴、安全教育",
+     ["social_organization", "mass_organization"], True),
+    ("政府履职所需辅助性服务", "法律服务", "法律顾问", "乡镇政府法律顾问服务", "为乡镇政府提供合法性审查",
+     ["enterprise"], False),
+]
+
+
+def catalog_with_items(county_code: str = "371321", year: int = 2026, *, items=None, publish: bool = True,
+                       user=None):
+    """A catalog version of the county built through the services, published by
+    default (superseding the year's previous published version). Committed."""
+    from procure.catalog import services as catalog_services
+
+    catalog = catalog_services.create_draft(db.session, county=county(county_code), year=year, user=user)
+    categories: dict[tuple[str, ...], object] = {}
+    for l1, l2, l3, name, content, types, mass_first in items if items is not None else SAMPLE_ITEMS:
+        parent = None
+        path: tuple[str, ...] = ()
+        for level_name in (l1, l2, l3):
+            path += (level_name,)
+            if path not in categories:
+                categories[path] = catalog_services.add_category(db.session, catalog, name=level_name, parent=parent)
+            parent = categories[path]
+        catalog_services.add_item(
+            db.session,
+            parent,
+            catalog_services.ItemData(name=name, service_content=content, purchasing_department="乡镇民政办",
+                                      undertaker_types=types, mass_org_first=mass_first),
+        )
+    if publish:
+        catalog_services.publish(db.session, catalog, user)
+    db.session.commit()
+    return catalog

@@ -45,6 +45,13 @@ def can_view_catalog(user: User | None, catalog: Catalog) -> bool:
     return can_manage_county_catalog(user, catalog.county_id)
 
 
+def can_browse_public_catalog(catalog: Catalog) -> bool:
+    """The public pages show published and superseded versions to everyone and
+    drafts to nobody, not even their officers (they preview drafts in the
+    management pages), so a public URL never leaks a draft."""
+    return catalog.is_public
+
+
 def can_edit_catalog(user: User | None, catalog: Catalog) -> bool:
     return catalog.is_draft and can_manage_county_catalog(user, catalog.county_id)
 
