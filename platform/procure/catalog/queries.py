@@ -136,3 +136,19 @@ def search_items(session: Session, catalog: Catalog, flt: ItemFilter) -> list[It
     if flt.mass_org_first:
         stmt = stmt.where(Item.mass_org_first.is_(True))
     return list(session.scalars(stmt))
+
+
+def item_totals(session: Session, catalog_ids: list[int]) -> dict[int, int]:
+    """Number of items of each given catalog, keyed by catalog id (0 when empty)."""
+    if not catalog_ids:
+        return {}
+    rows = session.execute(
+        select(Item.catalog_id, func.count()).where(Item.catalog_id.in_(catalog_ids)).group_by(Item.catalog_id)
+    ).all()
+    totals = dict.fromkeys(catalog_ids, 0)
+    totals.update(dict(rows))
+    return totals
+
+
+def get_item(session: Session, item_id: int) -> Item | None:
+    return session.get(Item, item_id)

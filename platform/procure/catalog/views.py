@@ -13,14 +13,181 @@ bp = Blueprint("catalog", __name__)
 
 
 # === public pages (no login) ================================================
+# Published and superseded catalog versions, for everyone; drafts for nobody
+# (404). Every page has a stable URL and works without JavaScript.
+
+from flask import request, url_for  # noqa: E402
+from flask_babel import gettext  # noqa: E402
+
+from procure import policy  # noqa: E402
+from procure.catalog.models import Catalog, CatalogStatus, Item, UndertakerType  # noqa: E402
+
+PUBLIC_PAGE_SIZE = 50
+SEARCH_MAX_CHARS = 100
+
+
+def undertaker_labels() -> dict[str, str]:
+    """Undertaker type value → Chinese label (the raw value when no label is known)."""
+    try:
+        from procure.catalog.undertakers import LABELS
+    except ImportError:  # pragma: no cover - labels module not present
+        LABELS = {}
+    labels = {t.value: t.value for t in UndertakerType}
+    labels.update({str(getattr(key, "value", key)): label for key, label in LABELS.items()})
+    return labels
+
+
+def public_catalog_url(catalog: Catalog) -> str:
+    """The stable public URL of a catalog version: the county/year page for the
+    published version, the version page for a superseded one."""
+    if catalog.status == CatalogStatus.PUBLISHED:
+        return url_for("catalog.county_year", code=catalog.county.code, year=catalog.year)
+    return url_for("catalog.public_catalog", catalog_id=catalog.id)
+
+
+def category_path(category) -> list:
+    """The category and its ancestors, level 1 first."""
+    path = []
+    while category is not None:
+        path.append(category)
+        category = category.parent
+    return list(reversed(path))
+
+
+def ordered_types(types: list[str]) -> list[str]:
+    """An item's undertaker types in the canonical order of the labels."""
+    order = list(undertaker_labels())
+    return sorted(types, key=lambda t: order.index(t) if t in order else len(order))
+
+
+@bp.context_processor
+def _public_helpers():
+    return {"public_catalog_url": public_catalog_url, "category_path": category_path, "ordered_types": ordered_types}
+
+
+def _public_filter() -> tuple[queries.ItemFilter, list[str]]:
+    """The search and filters of the query string, with a message for each bad value."""
+    problems = []
+    q = " ".join(request.args.get("q", "").split())
+    if len(q) > SEARCH_MAX_CHARS:
+        problems.append(gettext("搜索词过长，只使用了前 %(n)d 个字。", n=SEARCH_MAX_CHARS))
+        q = q[:SEARCH_MAX_CHARS]
+    undertaker_type = request.args.get("type", "").strip()
+    if undertaker_type and undertaker_type not in {t.value for t in UndertakerType}:
+        problems.append(gettext("未知的承接主体类型，已忽略该筛选条件。"))
+        undertaker_type = ""
+    mass_org_first = request.args.get("mass", "") in {"1", "on", "y", "true"}
+    return queries.ItemFilter(q=q, undertaker_type=undertaker_type, mass_org_first=mass_org_first), problems
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _render_public_catalog(catalog: Catalog):
+    policy.require(policy.can_browse_public_catalog(catalog), hide=True)
+    county = catalog.county
+    flt, problems = _public_filter()
+    filtering = bool(flt.q or flt.undertaker_type or flt.mass_org_first)
+    counts = queries.item_counts(db.session, catalog)
+    results: list[Item] = []
+    total_results = 0
+    page = pages = 1
+    if filtering:
+        found = queries.search_items(db.session, catalog, flt)
+        total_results = len(found)
+        pages = max(1, -(-total_results // PUBLIC_PAGE_SIZE))
+        page = min(_page_number(), pages)
+        results = found[(page - 1) * PUBLIC_PAGE_SIZE : page * PUBLIC_PAGE_SIZE]
+    tree = [] if filtering else queries.categories_tree(db.session, catalog)
+    history = queries.published_catalogs_of(db.session, county.id)
+    # One entry per year: the year's published version (or its newest one).
+    years: dict[int, Catalog] = {}
+    for version in history:
+        if version.status == CatalogStatus.PUBLISHED:
+            years[version.year] = version
+        else:
+            years.setdefault(version.year, version)
+    versions = [v for v in history if v.year == catalog.year]
+    current = None
+    if catalog.status == CatalogStatus.SUPERSEDED:
+        current = queries.current_published(db.session, county.id, catalog.year)
+    newest = queries.current_published(db.session, county.id)
+    total_items = sum(counts[c.id] for c in catalog.categories if c.parent_id is None)
+
+    def page_url(number: int) -> str:
+        args = request.args.to_dict()
+        args["page"] = str(number)
+        return url_for(request.endpoint, **{**args, **(request.view_args or {})})
+
+    return render_template(
+        "catalog/public_catalog.html",
+        county=county,
+        catalog=catalog,
+        tree=tree,
+        counts=counts,
+        total_items=total_items,
+        flt=flt,
+        filtering=filtering,
+        problems=problems,
+        results=results,
+        total_results=total_results,
+        page=page,
+        pages=pages,
+        page_url=page_url,
+        open_all=request.args.get("open") == "all",
+        years=sorted(years.values(), key=lambda c: -c.year),
+        versions=versions,
+        current=current,
+        newest=newest,
+        labels=undertaker_labels(),
+        form_action=request.path,
+    )
 
 
 @bp.route("/counties/<code>")
 def county(code: str):
+    """The county's current catalog: the published version of the newest year."""
     county = geo_queries.county_by_code(db.session, code) or abort(404)
     catalog = queries.current_published(db.session, county.id) or abort(404)
-    tree = queries.categories_tree(db.session, catalog)
-    return render_template("catalog/county.html", county=county, catalog=catalog, tree=tree)
+    return _render_public_catalog(catalog)
+
+
+@bp.route("/counties/<code>/<int:year>")
+def county_year(code: str, year: int):
+    """The published version of one year of the county's catalog."""
+    county = geo_queries.county_by_code(db.session, code) or abort(404)
+    catalog = queries.current_published(db.session, county.id, year) or abort(404)
+    return _render_public_catalog(catalog)
+
+
+@bp.route("/catalogs/<int:catalog_id>")
+def public_catalog(catalog_id: int):
+    """One catalog version, published or superseded (stable link to that version)."""
+    catalog = queries.get_catalog(db.session, catalog_id) or abort(404)
+    return _render_public_catalog(catalog)
+
+
+@bp.route("/items/<int:item_id>")
+def public_item(item_id: int):
+    item = queries.get_item(db.session, item_id) or abort(404)
+    catalog = item.catalog
+    policy.require(policy.can_browse_public_catalog(catalog), hide=True)
+    current = None
+    if catalog.status == CatalogStatus.SUPERSEDED:
+        current = queries.current_published(db.session, catalog.county_id, catalog.year)
+    return render_template(
+        "catalog/public_item.html",
+        item=item,
+        catalog=catalog,
+        county=catalog.county,
+        path=category_path(item.category),
+        current=current,
+        labels=undertaker_labels(),
+    )
 
 
 # === officer management ======================================================

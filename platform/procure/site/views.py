@@ -12,7 +12,8 @@ bp = Blueprint("site", __name__)
 @bp.route("/")
 def home():
     counties = catalog_queries.counties_with_published_catalog(db.session)
-    return render_template("site/home.html", counties=counties)
+    totals = catalog_queries.item_totals(db.session, [catalog.id for _, catalog in counties])
+    return render_template("site/home.html", counties=counties, totals=totals)
 
 
 @bp.route("/language/<code>", methods=["POST"])
