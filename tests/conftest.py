@@ -102,7 +102,10 @@ def app(database_url, tmp_path_factory, smtp_server):
 
 @pytest.fixture
 def app_ctx(app):
+    from procure.extensions import limiter
+
     with app.app_context():
+        limiter.reset()  # rate-limit counters (login lockouts) never leak between tests
         yield
         db.session.rollback()
         _truncate()

@@ -16,9 +16,12 @@ def county(code: str = "371321"):
     return geo_queries.county_by_code(db.session, code)
 
 
-def user(role: Role | None = None, division_code: str | None = None, email: str | None = None):
+def user(role: Role | None = None, division_code: str | None = None, email: str | None = None,
+         confirmed: bool = True):
+    """A user (email confirmed unless ``confirmed=False``), with ``role`` if given. Committed."""
     email = email or f"user{next(_seq)}@example.com"
-    u = account_services.create_user(db.session, email=email, password=PASSWORD, name="测试用户")
+    u = account_services.create_user(db.session, email=email, password=PASSWORD, name="测试用户",
+                                     confirmed=confirmed)
     if role is not None:
         division = geo_queries.by_code(db.session, division_code) if division_code else None
         account_services.grant_role(db.session, u, role, division)
@@ -32,6 +35,10 @@ def officer(county_code: str = "371321", **kw):
 
 def admin(**kw):
     return user(Role.PLATFORM_ADMIN, **kw)
+
+
+def township_officer(township_code: str = "371321101", **kw):
+    return user(Role.TOWNSHIP_OFFICER, township_code, **kw)
 
 
 def township_officer(township_code: str = "371321101", **kw):

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
 
 def _authenticated(user) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False)
+    """A signed-in user with a confirmed email (an unconfirmed user may do
+    nothing but confirm; see procure.accounts.gate)."""
+    return (
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and getattr(user, "email_confirmed_at", None) is not None
+    )
 
 
 def is_admin(user: User | None) -> bool:
@@ -32,6 +38,40 @@ def officer_county_ids(user: User | None) -> set[int]:
 
 def is_officer(user: User | None) -> bool:
     return bool(officer_county_ids(user))
+
+
+def township_ids(user: User | None) -> set[int]:
+    """The townships a township officer works for."""
+    if not _authenticated(user):
+        return set()
+    return {r.division_id for r in user.roles if r.role == Role.TOWNSHIP_OFFICER and r.division_id}
+
+
+def township_county_ids(user: User | None) -> set[int]:
+    """The counties of the townships a township officer works for."""
+    if not _authenticated(user):
+        return set()
+    return {
+        r.division.parent_id
+        for r in user.roles
+        if r.role == Role.TOWNSHIP_OFFICER and r.division is not None and r.division.parent_id
+    }
+
+
+def is_township_officer(user: User | None) -> bool:
+    return bool(township_ids(user))
+
+
+def can_act_for_township(user: User | None, township) -> bool:
+    """Township officers act for their own township; the county's officers
+    act for every township of their county."""
+    if township is None:
+        return False
+    return township.id in township_ids(user) or township.parent_id in officer_county_ids(user)
+
+
+def can_list_users(user: User | None) -> bool:
+    return is_admin(user)
 
 
 def can_manage_county_catalog(user: User | None, county_id: int) -> bool:

@@ -70,11 +70,13 @@ def init_app(app: Flask) -> None:
     _init_templates(app)
     _init_errors(app)
 
+    from procure import security
+
+    security.init_app(app)  # security headers on every response
+
 
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
-
-    from procure.accounts import queries
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -82,9 +84,10 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(token: str):
-        return queries.by_session_token(db.session, token)
+    # User loader and unauthorized handler: the email-confirmation gate.
+    from procure.accounts import gate
+
+    gate.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:

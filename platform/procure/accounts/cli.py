@@ -1,4 +1,7 @@
-"""``flask users create-officer`` and ``flask users create-admin``."""
+"""``flask users create-officer``, ``create-township-officer`` and ``create-admin``.
+
+Accounts made here are created by an administrator, so their emails count as
+confirmed."""
 import click
 from flask.cli import AppGroup
 
@@ -7,13 +10,14 @@ from procure.accounts.models import Role
 from procure.errors import DomainError
 from procure.extensions import db
 from procure.geo import queries as geo_queries
+from procure.geo.models import DivisionLevel
 
 users_cli = AppGroup("users", help="User accounts.")
 
 
 def _create(email: str, password: str, name: str, role: Role, division=None):
     try:
-        user = services.create_user(db.session, email=email, password=password, name=name)
+        user = services.create_user(db.session, email=email, password=password, name=name, confirmed=True)
         services.grant_role(db.session, user, role, division)
     except DomainError as exc:
         db.session.rollback()
@@ -34,6 +38,20 @@ def create_officer(county_code: str, email: str, name: str, password: str) -> No
         raise click.ClickException(f"no county with code {county_code}; run 'flask geo import' first")
     _create(email, password, name, Role.COUNTY_OFFICER, county)
     click.echo(f"county officer {email} created for {county.name} ({county.code})")
+
+
+@users_cli.command("create-township-officer")
+@click.option("--township", "township_code", required=True, help="Township division code, e.g. 371321100.")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.password_option()
+def create_township_officer(township_code: str, email: str, name: str, password: str) -> None:
+    """Create a township officer bound to one township (within its county)."""
+    township = geo_queries.by_code(db.session, township_code)
+    if township is None or township.level != DivisionLevel.TOWNSHIP:
+        raise click.ClickException(f"no township with code {township_code}; run 'flask geo import' first")
+    _create(email, password, name, Role.TOWNSHIP_OFFICER, township)
+    click.echo(f"township officer {email} created for {township.name} ({township.code})")
 
 
 @users_cli.command("create-admin")

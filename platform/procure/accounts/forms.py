@@ -3,6 +3,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from procure.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+
+_NEW_PASSWORD_HELP = _l("至少 %(n)d 个字符；不要使用常见密码、姓名、生日或邮箱。几个不相关的词语组合既好记又安全。", n=MIN_LENGTH)
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("邮箱"), validators=[DataRequired(_l("请输入邮箱。")), Email(_l("邮箱格式不正确。"))])
@@ -14,10 +18,34 @@ class LoginForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码。"))])
     new_password = PasswordField(
-        _l("新密码"), validators=[DataRequired(_l("请输入新密码。")), Length(max=200)]
+        _l("新密码"),
+        validators=[DataRequired(_l("请输入新密码。")), Length(max=MAX_LENGTH, message=_l("密码不能超过 %(max)d 个字符。"))],
+        description=_NEW_PASSWORD_HELP,
     )
     confirm = PasswordField(
         _l("确认新密码"),
         validators=[DataRequired(_l("请再次输入新密码。")), EqualTo("new_password", _l("两次输入的密码不一致。"))],
     )
     submit = SubmitField(_l("修改密码"))
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("注册邮箱"), validators=[DataRequired(_l("请输入邮箱。")), Email(_l("邮箱格式不正确。"))])
+    submit = SubmitField(_l("发送重置链接"))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("新密码"),
+        validators=[DataRequired(_l("请输入新密码。")), Length(max=MAX_LENGTH, message=_l("密码不能超过 %(max)d 个字符。"))],
+        description=_NEW_PASSWORD_HELP,
+    )
+    confirm = PasswordField(
+        _l("确认新密码"),
+        validators=[DataRequired(_l("请再次输入新密码。")), EqualTo("password", _l("两次输入的密码不一致。"))],
+    )
+    submit = SubmitField(_l("设置新密码"))
+
+
+class ResendConfirmationForm(FlaskForm):
+    submit = SubmitField(_l("重新发送确认邮件"))

@@ -1,42 +1,95 @@
-"""State changes for users: creation, roles, passwords."""
+"""State changes for users: creation, roles, passwords, email confirmation and
+password reset by email."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from procure.accounts import tokens
 from procure.accounts.models import Role, RoleAssignment, User, new_session_token
-from procure.accounts.passwords import MIN_LENGTH, hash_password, verify_password
+from procure.accounts.passwords import hash_password, verify_password, weakness
+from procure.accounts.tokens import InvalidToken
 from procure.errors import DomainError
 from procure.geo.models import Division, DivisionLevel
 from procure.timeutil import utcnow
+
+CONFIRM_PURPOSE = "account-confirm"
+RESET_PURPOSE = "password-reset"
+DEFAULT_CONFIRM_MAX_AGE = 48 * 3600
+DEFAULT_RESET_MAX_AGE = 3600
+
+
+def _setting(name: str, default: Any) -> Any:
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
+def confirm_max_age() -> int:
+    return int(_setting("EMAIL_CONFIRM_MAX_AGE", DEFAULT_CONFIRM_MAX_AGE))
+
+
+def reset_max_age() -> int:
+    return int(_setting("PASSWORD_RESET_MAX_AGE", DEFAULT_RESET_MAX_AGE))
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL under the configured BASE_URL; works without a request
+    (CLI, workers), unlike ``url_for(..., _external=True)``."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_LENGTH:
-        raise DomainError(_l("密码至少需要 %(n)d 个字符。", n=MIN_LENGTH), field="password")
+# === users and roles ========================================================
 
 
-def create_user(session: Session, *, email: str, password: str, name: str = "") -> User:
+def check_password_strength(password: str, *, user_inputs=(), field: str = "password") -> None:
+    """Raise a DomainError (Chinese message) for a too short, common or guessable password."""
+    problem = weakness(password, user_inputs)
+    if problem is not None:
+        raise DomainError(problem, field=field)
+
+
+def create_user(session: Session, *, email: str, password: str, name: str = "", confirmed: bool = False) -> User:
+    """A new user. ``confirmed`` marks the email as confirmed at once (accounts
+    made by an administrator on the command line, demo accounts); everyone
+    else confirms through ``send_email_confirmation``/``confirm_email``."""
     email = normalize_email(email)
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise DomainError(_l("该邮箱已注册。"), field="email")
-    check_password_strength(password)
-    user = User(email=email, name=name, password_hash=hash_password(password))
+    check_password_strength(password, user_inputs=(email, name))
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        email_confirmed_at=utcnow() if confirmed else None,
+    )
     session.add(user)
     session.flush()
     return user
 
 
+_ROLE_LEVEL = {
+    Role.COUNTY_OFFICER: DivisionLevel.COUNTY,
+    Role.TOWNSHIP_OFFICER: DivisionLevel.TOWNSHIP,
+}
+
+
 def grant_role(session: Session, user: User, role: Role, division: Division | None = None) -> RoleAssignment:
-    expected = {
-        Role.COUNTY_OFFICER: DivisionLevel.COUNTY,
-        Role.TOWNSHIP_OFFICER: DivisionLevel.TOWNSHIP,
-    }.get(role)
+    """Give ``user`` the ``role``: county officers need a county, township
+    officers a township; the other roles take no division. Idempotent."""
+    expected = _ROLE_LEVEL.get(role)
     if expected is not None and (division is None or division.level != expected):
         raise DomainError(f"role {role} needs a division of level {expected}")
     if expected is None and division is not None:
@@ -60,16 +113,118 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+# === passwords ==============================================================
+
+
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
         raise DomainError(_l("当前密码不正确。"), field="current_password")
-    check_password_strength(new)
-    set_password(session, user, new)
+    if hmac.compare_digest(current, new):
+        raise DomainError(_l("新密码不能与当前密码相同。"), field="new_password")
+    set_password(session, user, new, field="new_password")
 
 
-def set_password(session: Session, user: User, new: str) -> None:
-    check_password_strength(new)
+def set_password(session: Session, user: User, new: str, *, field: str = "password") -> None:
+    check_password_strength(new, user_inputs=(user.email, user.name), field=field)
     user.password_hash = hash_password(new)
-    # Ends every existing session of this user.
+    # Ends every existing session of this user (and kills reset links).
     user.session_token = new_session_token()
     session.flush()
+
+
+# === email confirmation =====================================================
+
+
+def _notify(session: Session, **kwargs) -> None:
+    from procure.notifications.services import notify
+
+    notify(session, **kwargs)
+
+
+def send_email_confirmation(session: Session, user: User) -> None:
+    """Email ``user`` a signed link to /account/confirm/<token>, valid for
+    EMAIL_CONFIRM_MAX_AGE seconds. Each call sends a new email (resend)."""
+    if user.email_confirmed_at is not None:
+        raise DomainError(_l("该邮箱已经确认过了。"))
+    token = tokens.dumps(CONFIRM_PURPOSE, {"uid": user.id, "email": user.email})
+    url = external_url("accounts.confirm_email", token=token)
+    _notify(
+        session,
+        # Unique per sending, so "resend" really sends again.
+        event_key=f"account_confirm:{user.id}:{secrets.token_hex(8)}",
+        template="account_confirm",
+        context={"recipient_name": user.name, "url": url, "hours": confirm_max_age() // 3600},
+        email=user.email,
+        link=url,
+        locale=user.locale,
+    )
+
+
+def confirm_email(session: Session, token: str) -> User:
+    """Mark the email of the token's user as confirmed. Raises InvalidToken for
+    an expired, broken or already used link."""
+    data = tokens.loads(CONFIRM_PURPOSE, token, confirm_max_age())
+    user = session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or user.email != data.get("email"):
+        raise InvalidToken(_l("链接无效：对应的账号不存在或邮箱已更改。"))
+    if user.email_confirmed_at is not None:
+        raise InvalidToken(_l("该邮箱已经确认过，此链接不能再次使用。请直接登录。"), reason="used")
+    user.email_confirmed_at = utcnow()
+    session.flush()
+    return user
+
+
+# === password reset =========================================================
+
+
+def _reset_fingerprint(user: User) -> str:
+    """Changes whenever the password (and so the session token) changes: a
+    reset link dies once used, or once the password was changed otherwise."""
+    material = f"{user.id}|{user.password_hash}|{user.session_token}".encode()
+    return hashlib.sha256(material).hexdigest()[:32]
+
+
+def request_password_reset(session: Session, email: str) -> bool:
+    """Email a single-use reset link to ``email`` if it belongs to an active
+    user. Returns whether a link was sent; callers must NOT tell the visitor
+    (the answer is the same whether or not the email is registered)."""
+    from procure.accounts import queries
+
+    user = queries.by_email(session, email or "")
+    if user is None or not user.active:
+        return False
+    token = tokens.dumps(RESET_PURPOSE, {"uid": user.id, "fp": _reset_fingerprint(user)})
+    url = external_url("accounts.reset_password", token=token)
+    _notify(
+        session,
+        event_key=f"password_reset:{user.id}:{secrets.token_hex(8)}",
+        template="password_reset",
+        context={"recipient_name": user.name, "url": url, "minutes": reset_max_age() // 60},
+        email=user.email,
+        link=url,
+        locale=user.locale,
+    )
+    return True
+
+
+def user_for_reset_token(session: Session, token: str) -> User:
+    """The user a reset link is for; InvalidToken when it is expired, broken or used."""
+    data = tokens.loads(RESET_PURPOSE, token, reset_max_age())
+    user = session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.active:
+        raise InvalidToken(_l("链接无效：对应的账号不存在或已停用。"))
+    if not hmac.compare_digest(str(data.get("fp", "")), _reset_fingerprint(user)):
+        raise InvalidToken(_l("此重置链接已经使用过，或密码已在其他地方修改，不能再次使用。请重新申请。"), reason="used")
+    return user
+
+
+def reset_password(session: Session, token: str, new_password: str) -> User:
+    """Set a new password through a reset link. Ends every session of the user
+    and kills the link. Receiving the link proves the email, so it counts as
+    confirmed."""
+    user = user_for_reset_token(session, token)
+    set_password(session, user, new_password, field="password")
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    session.flush()
+    return user

@@ -1,12 +1,54 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+"""Login, logout, password change, email confirmation and password reset.
+
+Rate limits (Flask-Limiter, limits from the config):
+- login: failed attempts only, per account (the email typed) and per client IP;
+  while a limit is exceeded the form does nothing, even with the right
+  password, and says until when (Asia/Shanghai time);
+- password reset requests: per email and per IP;
+- resending the confirmation email: per user.
+"""
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timezone
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
+from procure import timeutil
 from procure.accounts import forms, services
+from procure.accounts.gate import pending_user
+from procure.accounts.tokens import InvalidToken
 from procure.errors import DomainError
-from procure.extensions import db
+from procure.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
+
+DEFAULT_LIMITS = {
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+    "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",
+    "PASSWORD_RESET_LIMIT_PER_EMAIL": "5 per hour",
+    "PASSWORD_RESET_LIMIT_PER_IP": "20 per hour",
+    "CONFIRM_RESEND_LIMIT": "3 per 10 minutes",
+}
+
+
+def _limit(name: str):
+    return lambda: current_app.config.get(name, DEFAULT_LIMITS[name])
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -15,17 +57,82 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+def _retry_text(limit: RequestLimit) -> dict:
+    reset_at = datetime.fromtimestamp(limit.reset_at, timezone.utc)
+    local = timeutil.localtime(reset_at, current_app.config["TIMEZONE"])
+    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    return {"time": local.strftime("%H:%M"), "minutes": minutes}
+
+
+def _form_email_key(prefix: str):
+    def key() -> str:
+        email = services.normalize_email(request.form.get("email", ""))
+        return f"{prefix}:{email}" if email else ""
+
+    return key
+
+
+# === login and logout ========================================================
+
+
+def _login_failed(_response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _locked_page(message: str):
+    form = forms.LoginForm()
+    form.password.data = ""
+    return make_response(render_template("accounts/login.html", form=form, locked=message), 429)
+
+
+def _account_locked(limit: RequestLimit):
+    return _locked_page(
+        _(
+            "该账号登录失败次数过多，已暂时锁定。请在 %(time)s（北京时间，约 %(minutes)d 分钟后）再试，"
+            "或通过“忘记密码”重设密码。",
+            **_retry_text(limit),
+        )
+    )
+
+
+def _ip_locked(limit: RequestLimit):
+    return _locked_page(
+        _(
+            "来自您的网络地址的登录失败次数过多，已暂时锁定。请在 %(time)s（北京时间，约 %(minutes)d 分钟后）再试。",
+            **_retry_text(limit),
+        )
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    _limit("LOGIN_LIMIT_PER_ACCOUNT"),
+    key_func=_form_email_key("account"),
+    methods=["POST"],
+    deduct_when=_login_failed,
+    on_breach=_account_locked,
+)
+@limiter.limit(
+    _limit("LOGIN_LIMIT_PER_IP"),
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    on_breach=_ip_locked,
+)
 def login():
     form = forms.LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
             db.session.rollback()
+            g.login_failed = True
             flash(_("邮箱或密码不正确。"), "danger")
         else:
             db.session.commit()
             login_user(user, remember=form.remember.data)
+            if user.email_confirmed_at is None:
+                flash(_("已登录。请先确认您的邮箱，然后才能使用平台的其他功能。"), "warning")
+                return redirect(url_for("accounts.unconfirmed"))
             flash(_("已登录。"), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("site.home"))
     return render_template("accounts/login.html", form=form)
@@ -47,7 +154,7 @@ def change_password():
             services.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
         except DomainError as exc:
             db.session.rollback()
-            getattr(form, exc.field or "new_password").errors.append(str(exc.message))
+            getattr(form, exc.field if exc.field in form else "new_password").errors.append(str(exc.message))
         else:
             db.session.commit()
             # The token rotated: log the current browser in again with the new one.
@@ -55,3 +162,129 @@ def change_password():
             flash(_("密码已修改，其他设备上的登录已失效。"), "success")
             return redirect(url_for("site.home"))
     return render_template("accounts/change_password.html", form=form)
+
+
+# === email confirmation =====================================================
+
+
+@bp.route("/unconfirmed")
+def unconfirmed():
+    """"Please confirm your email", with a resend button."""
+    user = pending_user()
+    if user is None:
+        if current_user.is_authenticated:
+            return redirect(url_for("site.home"))
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/unconfirmed.html", user=user, form=forms.ResendConfirmationForm())
+
+
+def _resend_key() -> str:
+    user = pending_user()
+    return f"resend:{user.id}" if user is not None else ""
+
+
+def _resend_limited(limit: RequestLimit):
+    flash(
+        _("确认邮件发送过于频繁，请在 %(time)s（北京时间，约 %(minutes)d 分钟后）再试。", **_retry_text(limit)),
+        "warning",
+    )
+    return redirect(url_for("accounts.unconfirmed"))
+
+
+@bp.route("/unconfirmed/resend", methods=["POST"])
+@limiter.limit(_limit("CONFIRM_RESEND_LIMIT"), key_func=_resend_key, on_breach=_resend_limited)
+def resend_confirmation():
+    user = pending_user()
+    if user is None:
+        return redirect(url_for("accounts.unconfirmed"))
+    form = forms.ResendConfirmationForm()
+    if form.validate_on_submit():
+        services.send_email_confirmation(db.session, user)
+        db.session.commit()
+        flash(_("确认邮件已重新发送到 %(email)s，请查收（也请看看垃圾邮件箱）。", email=user.email), "success")
+    return redirect(url_for("accounts.unconfirmed"))
+
+
+@bp.route("/confirm/<token>")
+def confirm_email(token: str):
+    try:
+        user = services.confirm_email(db.session, token)
+    except InvalidToken as exc:
+        db.session.rollback()
+        return _link_problem(exc, kind="confirm")
+    db.session.commit()
+    flash(_("邮箱 %(email)s 已确认。", email=user.email), "success")
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(url_for("site.home"))
+    logout_user()  # whoever was signed in here, the link was for someone else
+    flash(_("请登录。"), "info")
+    return redirect(url_for("accounts.login"))
+
+
+def _link_problem(exc: InvalidToken, *, kind: str):
+    return (
+        render_template(
+            "accounts/link_problem.html", message=exc.message, reason=exc.reason, kind=kind,
+            pending=pending_user(),
+        ),
+        400,
+    )
+
+
+# === password reset ==========================================================
+
+
+def _reset_limited(limit: RequestLimit):
+    form = forms.ResetRequestForm()
+    message = _("重置请求过于频繁，请在 %(time)s（北京时间，约 %(minutes)d 分钟后）再试。", **_retry_text(limit))
+    return make_response(render_template("accounts/reset_request.html", form=form, locked=message), 429)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(
+    _limit("PASSWORD_RESET_LIMIT_PER_EMAIL"), key_func=_form_email_key("reset"), methods=["POST"],
+    on_breach=_reset_limited,
+)
+@limiter.limit(
+    _limit("PASSWORD_RESET_LIMIT_PER_IP"), key_func=get_remote_address, methods=["POST"], on_breach=_reset_limited
+)
+def reset_request():
+    form = forms.ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(db.session, form.email.data)
+        db.session.commit()
+        # The same answer whether or not the address is registered.
+        flash(
+            _(
+                "如果 %(email)s 是已注册的邮箱，我们已向它发送了重置密码的链接，%(minutes)d 分钟内有效。",
+                email=services.normalize_email(form.email.data),
+                minutes=services.reset_max_age() // 60,
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        services.user_for_reset_token(db.session, token)
+    except InvalidToken as exc:
+        return _link_problem(exc, kind="reset")
+    form = forms.ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(db.session, token, form.password.data)
+        except InvalidToken as exc:
+            db.session.rollback()
+            return _link_problem(exc, kind="reset")
+        except DomainError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            logout_user()
+            flash(_("密码已重设，所有设备上的登录均已失效。请用新密码登录。"), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form)

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, lazyload
 
 from procure.accounts.models import User
+from procure.catalog import undertakers
 from procure.catalog.models import Catalog, CatalogStatus, Category, Item, UndertakerType
 from procure.errors import DomainError
 from procure.geo.models import Division, DivisionLevel
@@ -63,9 +64,12 @@ def _require_county(county: Division) -> None:
         raise DomainError(_l("目录只能属于县级单位。"))
 
 
-def _require_draft(catalog: Catalog) -> None:
+def require_draft(catalog: Catalog) -> None:
     if not catalog.is_draft:
         raise DomainError(_l("只有草稿可以修改；已发布的目录请先创建新草稿。"))
+
+
+_require_draft = require_draft
 
 
 def latest_published(session: Session, county_id: int, year: int | None = None) -> Catalog | None:
@@ -154,8 +158,10 @@ def publish(session: Session, catalog: Catalog, user: User | None) -> Catalog | 
     if not catalog.items:
         raise DomainError(_l("目录中没有任何服务事项，不能发布。"))
     # Lock the county's published row so two officers cannot both publish.
+    # (No joined county here: PostgreSQL refuses FOR UPDATE on an outer join.)
     previous = session.scalar(
         select(Catalog)
+        .options(lazyload(Catalog.county))
         .where(
             Catalog.county_id == catalog.county_id,
             Catalog.year == catalog.year,
@@ -181,13 +187,12 @@ def delete_draft(session: Session, catalog: Catalog) -> None:
 
 
 def clear_contents(session: Session, catalog: Catalog) -> None:
+    """Delete every category and item of a draft (bulk statements, fast on large catalogs)."""
     _require_draft(catalog)
-    for item in list(catalog.items):
-        session.delete(item)
     session.flush()
-    for category in sorted(catalog.categories, key=lambda c: -c.level):
-        session.delete(category)
-    session.flush()
+    session.execute(delete(Item).where(Item.catalog_id == catalog.id))
+    for level in (3, 2, 1):
+        session.execute(delete(Category).where(Category.catalog_id == catalog.id, Category.level == level))
     session.expire(catalog, ["items", "categories"])
 
 
@@ -264,6 +269,14 @@ class ItemData:
     reference_budget: Decimal | None = None
 
 
+BUDGET_MAX = Decimal("999999999999.99")  # Item.reference_budget is Numeric(14, 2), in yuan
+
+
+def _text_block(text: str | None) -> str:
+    """Multi-line text as stored: LF line ends (as a spreadsheet gives them back), stripped."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _validate_item(data: ItemData) -> ItemData:
     name = _clean(data.name)
     if not name:
@@ -277,16 +290,29 @@ def _validate_item(data: ItemData) -> ItemData:
         raise DomainError(_l("未知的承接主体类型：%(t)s", t="、".join(unknown)), field="undertaker_types")
     if data.reference_budget is not None and data.reference_budget < 0:
         raise DomainError(_l("参考预算不能为负数。"), field="reference_budget")
+    if data.reference_budget is not None and data.reference_budget > BUDGET_MAX:
+        raise DomainError(_l("参考预算过大。"), field="reference_budget")
+    type_notes = {k: " ".join(str(v).split()) for k, v in (data.undertaker_notes or {}).items() if k in types and v}
+    for key, note in type_notes.items():
+        # A note must survive the 承接主体类型 cell of an export: 企业（律师事务所）.
+        if undertakers.parse_cell(undertakers.format_cell([key], {key: note})) != ([key], {key: note}, []):
+            raise DomainError(
+                _l("承接主体类型的说明“%(note)s”无法使用：括号不成对或与类型名称冲突。", note=note),
+                field="undertaker_notes",
+            )
     return ItemData(
         name=name,
-        service_content=(data.service_content or "").strip(),
+        service_content=_text_block(data.service_content),
         purchasing_department=_clean(data.purchasing_department),
         undertaker_types=types,
-        undertaker_notes={k: v for k, v in (data.undertaker_notes or {}).items() if k in types and v},
+        undertaker_notes=type_notes,
         mass_org_first=bool(data.mass_org_first),
-        notes=(data.notes or "").strip(),
+        notes=_text_block(data.notes),
         reference_budget=data.reference_budget,
     )
+
+
+validate_item_data = _validate_item
 
 
 def _check_item_name(session, category: Category, name: str, exclude_id=None) -> None:

@@ -26,7 +26,9 @@ def load_demo(session: Session) -> list[str]:
     report.append(f"divisions: {result.added} added, {result.updated} updated")
     for email, name, role, county_code in DEMO_ACCOUNTS:
         if account_queries.by_email(session, email) is None:
-            user = account_services.create_user(session, email=email, password=DEMO_PASSWORD, name=name)
+            user = account_services.create_user(
+                session, email=email, password=DEMO_PASSWORD, name=name, confirmed=True
+            )
             division = geo_queries.county_by_code(session, county_code) if county_code else None
             account_services.grant_role(session, user, role, division)
         report.append(f"demo account {email} / {DEMO_PASSWORD} ({role.value})")

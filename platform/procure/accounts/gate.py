@@ -1,0 +1,70 @@
+"""The email-confirmation gate, in one place for the whole application.
+
+A signed-in user whose email is not confirmed yet is loaded as a real user only
+on the few endpoints listed in ``ALLOWED_WHILE_UNCONFIRMED`` (logout, the
+"please confirm / resend" page, the confirmation link, the language switch).
+Everywhere else the user loader returns no user: the request runs as
+anonymous, so public pages work as for any visitor and every page that needs a
+login or a permission refuses, as it would for anyone anonymous; pages behind
+``login_required`` send the user to the "please confirm" page instead of the
+login form. No view needs to know about any of this.
+"""
+from __future__ import annotations
+
+from flask import Flask, flash, g, has_request_context, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_login.utils import login_url
+
+from procure.accounts import queries
+from procure.extensions import db, login_manager
+
+ALLOWED_WHILE_UNCONFIRMED = frozenset(
+    {
+        "accounts.logout",
+        "accounts.unconfirmed",
+        "accounts.resend_confirmation",
+        "accounts.confirm_email",
+        "site.set_language",
+        "static",
+        "bootstrap.static",
+    }
+)
+
+
+def load_user(token: str):
+    """Flask-Login's user loader (the session stores the user's session token)."""
+    user = queries.by_session_token(db.session, token)
+    if user is None or user.email_confirmed_at is not None:
+        return user
+    if has_request_context():
+        g.pending_user = user
+        if request.endpoint in ALLOWED_WHILE_UNCONFIRMED:
+            return user
+    return None
+
+
+def pending_user():
+    """The signed-in user still waiting for email confirmation, or None."""
+    if not has_request_context():
+        return None
+    current_user._get_current_object()  # runs the user loader once per request
+    return g.get("pending_user")
+
+
+def unauthorized():
+    """Where ``login_required`` sends a visitor without an (usable) login."""
+    if pending_user() is not None:
+        flash(_("请先确认您的邮箱：点击我们发给您的邮件中的链接。"), "warning")
+        return redirect(url_for("accounts.unconfirmed"))
+    flash(str(login_manager.login_message), login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, request.url))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
+
+    @app.context_processor
+    def inject_pending_user():
+        return {"pending_user": pending_user}
