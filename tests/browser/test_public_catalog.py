@@ -113,3 +113,54 @@ def test_phone_layout(new_page, session, screenshot_dir):
         page.screenshot(path=str(target), full_page=True)
         shots.append(target)
     assert all(shot.stat().st_size > 0 for shot in shots)
+
+
+def test_officer_imports_and_publishes_and_a_second_browser_sees_it(new_page, session):
+    """Issue 2, "Done when": the county officer imports the sample table into a
+    new draft and publishes it; an anonymous visitor in another browser sees it."""
+    from tests.conftest import SAMPLE_XLSX
+    from tests.fixtures.browser import login
+
+    factories.officer("371321", email="officer@yinan.example.com")
+    officer = new_page()
+    visitor = new_page()
+
+    # Nothing public yet.
+    visitor.goto("/")
+    assert visitor.get_by_role("link", name="沂南县").count() == 0
+    assert visitor.goto("/counties/371321").status == 404
+
+    login(officer, "officer@yinan.example.com", factories.PASSWORD)
+    officer.get_by_role("link", name="目录管理").click()
+    section = officer.locator("#county-371321")
+    section.get_by_label("年度").fill("2026")
+    section.get_by_role("button", name="新建草稿").click()
+    assert "/manage/catalogs/" in officer.url
+    draft_url = officer.url
+
+    officer.get_by_role("link", name="导入 XLSX").click()
+    officer.locator("main input[type=file]").set_input_files(str(SAMPLE_XLSX))
+    officer.locator("main form").get_by_role("button", name="导入").click()
+    assert officer.url == draft_url
+    assert "导入成功" in officer.locator(".alert-success").inner_text()
+
+    # Imported but not published: still nothing for the public.
+    assert visitor.goto("/counties/371321").status == 404
+
+    officer.get_by_role("link", name="发布…").click()
+    officer.get_by_label("我已核对目录内容，确认发布").check()
+    officer.locator("main form").get_by_role("button", name="发布").click()
+    assert "已发布" in officer.locator(".alert-success").inner_text()
+
+    # The second browser (anonymous) now finds the catalog from the home page.
+    visitor.goto("/")
+    assert "40 个服务事项" in visitor.locator(".county-list").inner_text()
+    visitor.get_by_role("link", name="沂南县").click()
+    assert visitor.title().startswith("沂南县2026年乡镇政府购买服务指导性目录")
+    assert "共 40 个服务事项" in visitor.locator(".catalog-meta").inner_text()
+    visitor.get_by_label("搜索", exact=True).fill("养老")
+    visitor.get_by_role("button", name="搜索").click()
+    names = visitor.locator(".search-results li.list-group-item a.fw-semibold").all_inner_texts()
+    assert "居家养老上门服务" in names
+    visitor.get_by_role("link", name="居家养老上门服务").click()
+    assert "为失能、半失能、高龄独居老人提供助餐" in visitor.locator("dl.item-fields").inner_text()
