@@ -152,3 +152,44 @@ def item_totals(session: Session, catalog_ids: list[int]) -> dict[int, int]:
 
 def get_item(session: Session, item_id: int) -> Item | None:
     return session.get(Item, item_id)
+
+
+def previous_published(session: Session, catalog: Catalog) -> Catalog | None:
+    """The version to compare ``catalog`` against (the "what changed" page).
+
+    For a published or superseded version: the latest public (published or superseded)
+    version of the same county before it, by (year, version). For a draft: the current
+    published version of the same year, else the latest published version of the county
+    of an earlier year, else the latest published one of any year.
+    """
+    public = (CatalogStatus.PUBLISHED, CatalogStatus.SUPERSEDED)
+    if catalog.status in public:
+        return session.scalar(
+            select(Catalog)
+            .where(
+                Catalog.county_id == catalog.county_id,
+                Catalog.status.in_(public),
+                Catalog.id != catalog.id,
+                or_(
+                    Catalog.year < catalog.year,
+                    (Catalog.year == catalog.year) & (Catalog.version < catalog.version),
+                ),
+            )
+            .order_by(Catalog.year.desc(), Catalog.version.desc())
+            .limit(1)
+        )
+    same_year = current_published(session, catalog.county_id, catalog.year)
+    if same_year is not None:
+        return same_year
+    earlier = session.scalar(
+        select(Catalog)
+        .where(
+            Catalog.county_id == catalog.county_id,
+            Catalog.status == CatalogStatus.PUBLISHED,
+            Catalog.year < catalog.year,
+        )
+        .order_by(Catalog.year.desc(), Catalog.version.desc())
+        .limit(1)
+    )
+    return earlier or current_published(session, catalog.county_id)
+
