@@ -242,3 +242,31 @@ def test_item_page_and_filter_show_undertaker_labels(client):
     assert "<li>社会组织" in html and "<li>企业" in html
     assert "social_organization" not in html
     assert '<option value="village_organization">村级组织</option>' in text(client.get("/counties/371321"))
+
+
+def test_category_listing(client):
+    factories.catalog_with_items(YINAN, 2026)
+    response = client.get("/counties/371321?cat=A01")
+    assert set(item_names(response)) == {"居家养老上门服务", "农村幸福院运营管理"}
+    assert title(response).startswith("养老服务 · ")
+    html = text(response)
+    assert '<input type="hidden" name="cat" value="A01">' in html  # a search stays in the category
+    assert 'href="/counties/371321">不限目录' in html
+    narrowed = client.get("/counties/371321?cat=A01&q=幸福院")
+    assert item_names(narrowed) == ["农村幸福院运营管理"]
+    assert 'href="/counties/371321?q=%E5%B9%B8%E7%A6%8F%E9%99%A2">不限目录' in text(narrowed)
+    unknown = client.get("/counties/371321?cat=Z99")
+    assert unknown.status_code == 200 and "没有编号为 Z99 的目录" in text(unknown)
+    assert "<details" in text(unknown)
+
+
+def test_large_catalog_tree_links_to_category_lists(client, monkeypatch):
+    from procure.catalog import views
+
+    factories.catalog_with_items(YINAN, 2026)
+    monkeypatch.setattr(views, "TREE_INLINE_ITEMS_MAX", 3)
+    html = text(client.get("/counties/371321"))
+    assert 'href="/items/' not in html
+    assert 'href="/counties/371321?cat=A0101">查看本目录的 1 个服务事项' in html
+    monkeypatch.setattr(views, "TREE_INLINE_ITEMS_MAX", 4)
+    assert text(client.get("/counties/371321")).count('href="/items/') == 4

@@ -193,3 +193,7 @@ def previous_published(session: Session, catalog: Catalog) -> Catalog | None:
     )
     return earlier or current_published(session, catalog.county_id)
 
+
+
+def category_by_code(session: Session, catalog: Catalog, code: str) -> Category | None:
+    return session.scalar(select(Category).where(Category.catalog_id == catalog.id, Category.code == code))

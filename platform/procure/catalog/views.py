@@ -24,6 +24,9 @@ from procure.catalog.models import Catalog, CatalogStatus, Item, UndertakerType 
 
 PUBLIC_PAGE_SIZE = 50
 SEARCH_MAX_CHARS = 100
+# Above this many items the tree shows categories only; a level-3 category then
+# links to the list of its items (keeps the page light on a phone).
+TREE_INLINE_ITEMS_MAX = 300
 
 
 def undertaker_labels() -> dict[str, str]:
@@ -91,13 +94,21 @@ def _render_public_catalog(catalog: Catalog):
     policy.require(policy.can_browse_public_catalog(catalog), hide=True)
     county = catalog.county
     flt, problems = _public_filter()
-    filtering = bool(flt.q or flt.undertaker_type or flt.mass_org_first)
+    category = None
+    category_code = request.args.get("cat", "").strip()
+    if category_code:
+        category = queries.category_by_code(db.session, catalog, category_code[:16])
+        if category is None:
+            problems.append(gettext("该目录版本中没有编号为 %(code)s 的目录，已忽略。", code=category_code[:16]))
+    filtering = bool(flt.q or flt.undertaker_type or flt.mass_org_first or category)
     counts = queries.item_counts(db.session, catalog)
     results: list[Item] = []
     total_results = 0
     page = pages = 1
     if filtering:
         found = queries.search_items(db.session, catalog, flt)
+        if category is not None:
+            found = [item for item in found if category in category_path(item.category)]
         total_results = len(found)
         pages = max(1, -(-total_results // PUBLIC_PAGE_SIZE))
         page = min(_page_number(), pages)
@@ -117,10 +128,15 @@ def _render_public_catalog(catalog: Catalog):
         current = queries.current_published(db.session, county.id, catalog.year)
     newest = queries.current_published(db.session, county.id)
     total_items = sum(counts[c.id] for c in catalog.categories if c.parent_id is None)
+    inline_items = total_items <= TREE_INLINE_ITEMS_MAX
 
     def page_url(number: int) -> str:
         args = request.args.to_dict()
         args["page"] = str(number)
+        return url_for(request.endpoint, **{**args, **(request.view_args or {})})
+
+    def url_without_category() -> str:
+        args = {k: v for k, v in request.args.items() if k not in {"cat", "page"}}
         return url_for(request.endpoint, **{**args, **(request.view_args or {})})
 
     return render_template(
@@ -132,12 +148,15 @@ def _render_public_catalog(catalog: Catalog):
         total_items=total_items,
         flt=flt,
         filtering=filtering,
+        category=category,
+        inline_items=inline_items,
         problems=problems,
         results=results,
         total_results=total_results,
         page=page,
         pages=pages,
         page_url=page_url,
+        url_without_category=url_without_category,
         open_all=request.args.get("open") == "all",
         years=sorted(years.values(), key=lambda c: -c.year),
         versions=versions,
@@ -644,9 +663,9 @@ def _import_summary(report) -> str:
 @bp.route("/manage/catalogs/<int:catalog_id>/export")
 @login_required
 def manage_export(catalog_id: int):
+    catalog = _manageable_catalog(catalog_id)
     from procure.catalog import xlsx
 
-    catalog = _manageable_catalog(catalog_id)
     data = xlsx.export_catalog(catalog)
     name = f"{catalog.county.name}-{catalog.year}-v{catalog.version}.xlsx"
     fallback = f"catalog-{catalog.county.code}-{catalog.year}-v{catalog.version}.xlsx"
@@ -662,9 +681,9 @@ def manage_export(catalog_id: int):
 @bp.route("/manage/catalogs/<int:catalog_id>/changes")
 @login_required
 def manage_changes(catalog_id: int):
+    catalog = _manageable_catalog(catalog_id)
     from procure.catalog import diff
 
-    catalog = _manageable_catalog(catalog_id)
     previous = queries.previous_published(db.session, catalog)
     changes = diff.compare(previous, catalog) if previous is not None else None
     return render_template(
