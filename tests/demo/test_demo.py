@@ -1,0 +1,62 @@
+"""The demo data of ``make run``: loaded by ``flask demo load``, idempotent."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from procure.accounts import queries as account_queries
+from procure.catalog import diff, queries
+from procure.catalog.models import Catalog, CatalogStatus, Item
+from procure.demo import services as demo
+from tests import factories
+from tests.catalog.test_xlsx import snapshot
+
+
+def counts(session):
+    return (
+        session.scalar(select(func.count()).select_from(Catalog)),
+        session.scalar(select(func.count()).select_from(Item)),
+    )
+
+
+def test_demo_catalogs_are_loaded_once(session, app):
+    report = demo.load_demo(session)
+    session.commit()
+    assert any("2026 v1: imported 40 items" in line for line in report)
+    assert any("2027 v1: draft copied" in line for line in report)
+
+    county = factories.county(demo.DEMO_COUNTY)
+    officer = account_queries.by_email(session, demo.DEMO_OFFICER)
+    published, draft = (
+        queries.current_published(session, county.id, 2026),
+        next(c for c in queries.catalogs_of_county(session, county.id) if c.year == 2027),
+    )
+    assert published.status == CatalogStatus.PUBLISHED and published.published_by == officer
+    assert len(published.items) == 40
+    assert draft.status == CatalogStatus.DRAFT and draft.based_on == published and len(draft.items) == 40
+    assert queries.previous_published(session, draft) == published
+    with app.test_request_context():
+        changes = diff.compare(published, draft)
+        assert [i.name for i in changes.added] == ["老年助餐服务"]
+        assert [i.name for i in changes.removed] == ["机关食堂运营"]
+        assert {c.new.name: [f.name for f in c.fields] for c in changes.changed} == {
+            "农村公益电影放映": ["service_content", "undertaker_types"],
+            "居家养老上门服务": ["mass_org_first", "reference_budget"],
+        }
+
+    before = counts(session), snapshot(published), snapshot(draft)
+    again = demo.load_demo(session)
+    session.commit()
+    session.expire_all()
+    assert any("already present" in line for line in again)
+    assert (counts(session), snapshot(published), snapshot(draft)) == before
+    assert sum("demo account" in line for line in again) == len(demo.DEMO_ACCOUNTS)
+
+
+def test_demo_leaves_an_existing_catalog_alone(session):
+    from procure.catalog import services
+
+    services.create_draft(session, county=factories.county(demo.DEMO_COUNTY), year=2026, user=None)
+    session.commit()
+    demo.load_demo(session)
+    session.commit()
+    assert counts(session) == (1, 0)
