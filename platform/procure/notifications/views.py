@@ -26,7 +26,7 @@ def inbox_badge():
 @bp.route("")
 @login_required
 def index():
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=int)
     if page < 1:
         abort(404)
     notifications, has_more = queries.inbox_page(db.session, current_user.id, page=page)
