@@ -243,3 +243,42 @@ def test_smtp_login_when_a_user_is_configured(app, session, monkeypatch):
         assert logins[0] == ("procure", "wrong") and logins[-1] == ("procure", "s3cret")
     finally:
         server.stop()
+
+
+def test_concurrent_deliveries_of_one_notification_send_one_email(app, session, mailbox, monkeypatch):
+    """Two workers get the same id at once (a re-enqueue by the outbox sweep
+    while the first is still sending): the second waits, sees "sent", skips."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    monkeypatch.setitem(app.config, "EMAIL_DELIVERY", "celery")
+    monkeypatch.setattr(queue, "enqueue", lambda *a: None)
+    n = notify_test(factories.user(email="race@example.com"))
+    session.commit()
+
+    real_send = mail.send
+
+    def slow_send(notification, config):
+        time.sleep(0.5)  # a slow SMTP server
+        real_send(notification, config)
+
+    monkeypatch.setattr(mail, "send", slow_send)
+    outcomes = []
+
+    def worker():
+        with app.app_context(), Session(db.engine) as worker_session:
+            outcomes.append(services.deliver(worker_session, n.id))
+            worker_session.commit()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join(timeout=20)
+    assert sorted(outcomes) == ["sent", "skipped"]
+    assert len(mailbox.to("race@example.com")) == 1
+    session.refresh(n)
+    assert n.email_attempts == 1

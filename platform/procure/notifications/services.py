@@ -182,15 +182,25 @@ def deliver(session: Session, notification_id: int, *, config: Mapping[str, Any]
     ``failed`` outcome with back-off).
     """
     config = config if config is not None else current_app.config
+    # Claim the row with a conditional UPDATE: it takes the row lock on
+    # PostgreSQL (the database write lock on SQLite, which has no row locks and
+    # ignores FOR UPDATE) and re-checks the status once a concurrent delivery
+    # has committed, so the loser of a race sees "sent" and skips.
+    claimed = session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.email_status != EmailStatus.SENT)
+        .values(email_attempts=Notification.email_attempts + 1, email_last_attempt_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        exists = session.scalar(select(Notification.id).where(Notification.id == notification_id))
+        return "skipped" if exists else "missing"
     notification = session.scalar(
-        select(Notification).where(Notification.id == notification_id).with_for_update()
+        select(Notification)
+        .where(Notification.id == notification_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    if notification is None:
-        return "missing"
-    if notification.email_status == EmailStatus.SENT:
-        return "skipped"
-    notification.email_attempts += 1
-    notification.email_last_attempt_at = utcnow()
     try:
         mail.send(notification, config)
     except Exception as exc:  # SMTP refusal, network error, bad config: record, don't raise
