@@ -85,3 +85,88 @@ def catalog_with_items(county_code: str = "371321", year: int = 2026, *, items=N
         catalog_services.publish(db.session, catalog, user)
     db.session.commit()
     return catalog
+
+
+# --- organizations ----------------------------------------------------------
+
+# Credit-code prefix (authority + kind) matching each organization type.
+ORG_CODE_PREFIX = {
+    "enterprise": "91",
+    "social_group": "51",
+    "social_service_agency": "52",
+    "foundation": "53",
+    "public_institution_class2": "12",
+    "business_public_institution": "12",
+    "rural_collective": "N2",
+    "village_committee": "Y1",
+    "individual": "92",
+    "public_institution_class1": "12",
+    "mass_org_organ": "13",
+}
+
+
+def credit_code(prefix: str = "52", division_code: str = "371321") -> str:
+    """A fresh valid unified social credit code (check character by stdnum)."""
+    from procure.organizations.credit_codes import make_code
+
+    return make_code(prefix, division_code, f"MA{next(_seq):07d}")
+
+
+def org_data(county_code: str = "371321", **overrides):
+    """OrgData for the organization services (all declarations made)."""
+    from procure.organizations import services as org_services
+
+    org_type = overrides.pop("org_type", "social_service_agency")
+    values = dict(
+        name=f"测试社会工作服务中心{next(_seq)}",
+        credit_code=credit_code(ORG_CODE_PREFIX[org_type], county_code),
+        org_type=org_type,
+        county=county(county_code),
+        address="沂南县界湖街道测试路 1 号",
+        legal_representative="张三",
+        contact_person="李四",
+        phone="0539-3221234",
+        email=f"org{next(_seq)}@example.com",
+        budget_funded=False,
+        mass_org_affiliate=False,
+        declares_independent_liability=True,
+        declares_sound_accounts=True,
+        declares_tax_social_insurance=True,
+        declares_no_major_violation=True,
+    )
+    values.update(overrides)
+    return org_services.OrgData(**values)
+
+
+def organization(county_code: str = "371321", *, status: str = "verified", admin_user=None, officer_user=None,
+                 **overrides):
+    """An organization registered through the services by ``admin_user`` (a new
+    confirmed user by default, its administrator), then approved (``verified``),
+    rejected, or left ``pending``. Committed. Returns the organization."""
+    from procure.organizations import services as org_services
+
+    admin_user = admin_user or user()
+    org, _ = org_services.register(db.session, org_data(county_code, **overrides), user=admin_user)
+    if status != "pending":
+        officer_user = officer_user or user(Role.COUNTY_OFFICER, county_code)
+        if status == "verified":
+            org_services.approve(db.session, org, officer=officer_user)
+        elif status == "rejected":
+            org_services.reject(db.session, org, officer=officer_user, reason="材料不全")
+        elif status == "needs_info":
+            org_services.request_info(db.session, org, officer=officer_user, message="请上传登记证书")
+        else:
+            raise ValueError(status)
+    db.session.commit()
+    return org
+
+
+def org_member(org, *, admin: bool = False, **kw):
+    """A confirmed user who is a member (or admin) of ``org``. Committed."""
+    from procure.accounts.models import RoleAssignment
+
+    u = user(**kw)
+    db.session.add(RoleAssignment(user=u, role=Role.ORG_ADMIN if admin else Role.ORG_MEMBER, organization_id=org.id))
+    db.session.commit()
+    db.session.expire(u, ["roles"])
+    return u

@@ -87,6 +87,8 @@ def load(overrides: dict | None = None) -> dict:
         # Catalog import limits (province config).
         "CATALOG_IMPORT_MAX_ROWS": int(_env("CATALOG_IMPORT_MAX_ROWS", "5000")),
         "CATALOG_IMPORT_MAX_BYTES": int(_env("CATALOG_IMPORT_MAX_BYTES", str(10 * 1024 * 1024))),
+        # Organization documents (registration certificate etc.): size limit per file.
+        "ORG_DOCUMENT_MAX_BYTES": int(_env("ORG_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))),
         "OCDS_PREFIX": _env("OCDS_PREFIX", "ocds-procure-"),
     }
     config.update(overrides)

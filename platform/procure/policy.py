@@ -14,6 +14,7 @@ from procure.accounts.models import Role
 if TYPE_CHECKING:
     from procure.accounts.models import User
     from procure.catalog.models import Catalog
+    from procure.organizations.models import Organization
 
 
 def _authenticated(user) -> bool:
@@ -99,6 +100,74 @@ def can_edit_catalog(user: User | None, catalog: Catalog) -> bool:
 def can_read_notification(user: User | None, notification) -> bool:
     """A notification is visible to its recipient only; others get a 404."""
     return notification is not None and _authenticated(user) and notification.recipient_user_id == user.id
+
+
+# --- organizations -------------------------------------------------------------
+
+
+def org_membership(user: User | None):
+    """The user's RoleAssignment in an organization (org_admin / org_member), or None."""
+    if not _authenticated(user):
+        return None
+    for r in user.roles:
+        if r.role in (Role.ORG_ADMIN, Role.ORG_MEMBER) and r.organization_id is not None:
+            return r
+    return None
+
+
+def is_org_member(user: User | None, organization: Organization | None) -> bool:
+    membership = org_membership(user)
+    return organization is not None and membership is not None and membership.organization_id == organization.id
+
+
+def is_org_admin(user: User | None, organization: Organization | None) -> bool:
+    membership = org_membership(user)
+    return is_org_member(user, organization) and membership.role == Role.ORG_ADMIN
+
+
+def can_register_organization(user: User | None) -> bool:
+    """Anyone may register an organization; a signed-in user only while they
+    belong to none and hold no officer or admin role."""
+    if not _authenticated(user):
+        return True
+    return org_membership(user) is None and not user.roles
+
+
+def can_view_organization_private(user: User | None, organization: Organization) -> bool:
+    """Contacts, documents, review history: the organization's members, officers
+    of its home county, platform admins. Never the public."""
+    return (
+        is_org_member(user, organization)
+        or organization.county_id in officer_county_ids(user)
+        or is_admin(user)
+    )
+
+
+def can_view_public_organization(organization: Organization | None) -> bool:
+    """Only verified and suspended organizations have a public page; pending,
+    needs-info and rejected applicants stay private (404)."""
+    return organization is not None and organization.is_public
+
+
+def can_manage_organization(user: User | None, organization: Organization) -> bool:
+    """Edit the profile, upload documents, invite and remove members."""
+    return is_org_admin(user, organization)
+
+
+def can_view_review_queue(user: User | None) -> bool:
+    return is_officer(user) or is_admin(user)
+
+
+def can_review_organization(user: User | None, organization: Organization) -> bool:
+    """Approve, reject, ask for information, suspend: officers of the home county only."""
+    return organization.county_id in officer_county_ids(user)
+
+
+def can_bid(user: User | None, organization: Organization | None) -> bool:
+    """A member of a verified, not suspended organization of an eligible type."""
+    from procure.organizations.services import bid_eligibility
+
+    return is_org_member(user, organization) and bid_eligibility(organization)[0]
 
 
 def require(allowed: bool, *, hide: bool = False) -> None:

@@ -55,6 +55,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     install_delivery_hooks()  # notification emails are handed on after commit
 
+    from procure.organizations.views import bp as organizations_bp
+
+    app.register_blueprint(organizations_bp)
+
     from procure.accounts.cli import users_cli
     from procure.demo.cli import demo_cli
     from procure.geo.cli import geo_cli

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import DateTime, Enum, ForeignKey, String, UniqueConstraint
@@ -17,6 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from procure.extensions import db
 from procure.geo.models import Division
 from procure.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from procure.organizations.models import Organization
 
 
 class Role(enum.StrEnum):
@@ -77,7 +81,12 @@ class RoleAssignment(db.Model):
     )
     # County for county officers, township for township officers.
     division_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"), index=True)
+    # The organization of org admins and org members (migration 0003).
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles")
     division: Mapped[Division | None] = relationship(lazy="joined")
+    organization: Mapped[Organization | None] = relationship(lazy="joined")
