@@ -1,0 +1,98 @@
+"""Reads of organizations."""
+from __future__ import annotations
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from procure.accounts.models import RoleAssignment
+from procure.organizations.models import (
+    PUBLIC_STATUSES,
+    Invitation,
+    Organization,
+    OrganizationDocument,
+    OrgStatus,
+)
+
+# Queue order: what needs a decision first, flagged ones first, oldest first.
+REVIEW_STATUSES = (OrgStatus.PENDING, OrgStatus.NEEDS_INFO)
+
+
+def get(session: Session, org_id: int) -> Organization | None:
+    return session.get(Organization, org_id)
+
+
+def by_credit_code(session: Session, code: str) -> Organization | None:
+    return session.scalar(select(Organization).where(Organization.credit_code == code))
+
+
+def public_get(session: Session, org_id: int) -> Organization | None:
+    org = session.get(Organization, org_id)
+    return org if org is not None and org.is_public else None
+
+
+def public_list(session: Session, *, county_id: int | None = None) -> list[Organization]:
+    query = select(Organization).where(Organization.status.in_(PUBLIC_STATUSES))
+    if county_id is not None:
+        query = query.where(Organization.county_id == county_id)
+    return list(session.scalars(query.order_by(Organization.county_id, Organization.name)))
+
+
+def review_queue(session: Session, county_ids: set[int] | None, *, status: str | None = None) -> list[Organization]:
+    """Organizations of the given counties (None: all) in ``status``, or the
+    ones awaiting a decision when no status is given."""
+    query = select(Organization)
+    if county_ids is not None:
+        query = query.where(Organization.county_id.in_(county_ids or {-1}))
+    if status:
+        query = query.where(Organization.status == status)
+    else:
+        query = query.where(Organization.status.in_(REVIEW_STATUSES))
+    flagged = (
+        Organization.flag_not_eligible
+        | Organization.flag_budget_funded
+        | Organization.flag_mass_organization
+        | Organization.flag_code_mismatch
+    )
+    return list(
+        session.scalars(
+            query.order_by(
+                case((Organization.status == OrgStatus.PENDING, 0), else_=1),
+                case((flagged, 0), else_=1),
+                Organization.submitted_at,
+                Organization.id,
+            )
+        )
+    )
+
+
+def status_counts(session: Session, county_ids: set[int] | None) -> dict[str, int]:
+    query = select(Organization.status, func.count()).group_by(Organization.status)
+    if county_ids is not None:
+        query = query.where(Organization.county_id.in_(county_ids or {-1}))
+    return {str(status): count for status, count in session.execute(query)}
+
+
+def document(session: Session, doc_id: int) -> OrganizationDocument | None:
+    return session.get(OrganizationDocument, doc_id)
+
+
+def member_assignment(session: Session, assignment_id: int) -> RoleAssignment | None:
+    return session.get(RoleAssignment, assignment_id)
+
+
+def open_invitations(session: Session, org: Organization) -> list[Invitation]:
+    return list(
+        session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.organization_id == org.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .order_by(Invitation.created_at.desc())
+        )
+    )
+
+
+def invitation(session: Session, invitation_id: int) -> Invitation | None:
+    return session.get(Invitation, invitation_id)

@@ -1,0 +1,735 @@
+"""State changes of organizations: registration, edits, review decisions,
+suspension, documents, memberships and invitations.
+
+Every function takes the SQLAlchemy session explicitly, flushes but never
+commits, and raises ``DomainError`` (with ``field`` for form errors) when the
+rules refuse. Permission checks are the views' business (``procure.policy``);
+the services check the state machine:
+
+    pending ──approve──► verified ──suspend──► suspended ──lift──► verified
+       │  ╲──reject──► rejected ──(edit + resubmit)──► pending
+       ╰──request info──► needs_info ──(edit + resubmit)──► pending
+    verified ──(name, code or type changed)──► pending
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from procure.accounts.models import Role, RoleAssignment, User
+from procure.errors import DomainError
+from procure.geo.models import Division, DivisionLevel
+from procure.organizations import credit_codes, documents
+from procure.organizations.models import (
+    NOT_ELIGIBLE_TYPES,
+    DecisionKind,
+    DocumentKind,
+    Invitation,
+    Organization,
+    OrganizationDecision,
+    OrganizationDocument,
+    OrgStatus,
+    OrgType,
+)
+from procure.timeutil import as_utc, utcnow
+
+ORG_ROLES = (Role.ORG_ADMIN, Role.ORG_MEMBER)
+DASHBOARD_PATH = "/organizations/mine"
+INVITATION_PURPOSE = "org-invitation"
+DEFAULT_INVITATION_TTL = timedelta(days=7)
+# The signature's own age limit; the invitation row's expires_at is the real one.
+MAX_INVITATION_TTL = timedelta(days=30)
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+MAX_REASON = 2000
+
+# Which credit-code prefixes (authority + kind, GB 32100-2015) fit each type. A
+# code outside these is not refused: it raises the "code mismatch" flag for the
+# reviewing officer. Village/residents' committees are coded by civil affairs
+# outside the three social-organization kinds, or under Y (其他).
+EXPECTED_PREFIXES: dict[OrgType, tuple[str, ...]] = {
+    OrgType.ENTERPRISE: ("91", "93"),
+    OrgType.SOCIAL_GROUP: ("51",),
+    OrgType.SOCIAL_SERVICE_AGENCY: ("52",),
+    OrgType.FOUNDATION: ("53",),
+    OrgType.PUBLIC_INSTITUTION_CLASS2: ("12",),
+    OrgType.BUSINESS_PUBLIC_INSTITUTION: ("12",),
+    OrgType.RURAL_COLLECTIVE: ("N1", "N2", "N3", "N9"),
+    OrgType.VILLAGE_COMMITTEE: ("54", "55", "59", "Y1"),
+    OrgType.INDIVIDUAL: ("92",),
+    OrgType.PUBLIC_INSTITUTION_CLASS1: ("12",),
+    OrgType.MASS_ORG_ORGAN: ("11", "13", "19", "81", "89"),
+}
+
+# Chinese phone numbers: mobile 1[3-9]xxxxxxxxx (optionally +86), or landline
+# 0 + area code (2–3 digits) + 7–8 digit number, optional extension.
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+_LANDLINE = re.compile(r"^(0\d{2,3})(\d{7,8})(?:(?:转|ext|x|#)(\d{1,6}))?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# === data and validation ======================================================
+
+
+@dataclass
+class OrgData:
+    """What an applicant states about the organization."""
+
+    name: str
+    credit_code: str
+    org_type: str
+    county: Division | None
+    address: str
+    legal_representative: str
+    contact_person: str
+    phone: str
+    email: str
+    budget_funded: bool = False
+    mass_org_affiliate: bool = False
+    declares_independent_liability: bool = False
+    declares_sound_accounts: bool = False
+    declares_tax_social_insurance: bool = False
+    declares_no_major_violation: bool = False
+
+    @property
+    def all_declarations(self) -> bool:
+        return all(
+            (
+                self.declares_independent_liability,
+                self.declares_sound_accounts,
+                self.declares_tax_social_insurance,
+                self.declares_no_major_violation,
+            )
+        )
+
+
+@dataclass
+class AccountData:
+    """The first user of a new organization (becomes its administrator)."""
+
+    email: str
+    password: str
+    name: str = ""
+
+
+@dataclass
+class Upload:
+    kind: str
+    filename: str
+    data: bytes
+
+
+@dataclass
+class UploadSettings:
+    root: Path  # instance/uploads/organizations
+    max_bytes: int
+
+
+class DuplicateCode(DomainError):
+    """The code is already registered; ``organization`` is the holder."""
+
+    def __init__(self, message, organization: Organization):
+        super().__init__(message, field="credit_code")
+        self.organization = organization
+
+
+def normalize_phone(raw: str | None) -> str:
+    """A Chinese mobile or landline number, normalised; DomainError otherwise."""
+    text = re.sub(r"[\s\-()（）]", "", (raw or "").replace("－", "-")).lower()
+    if not text:
+        raise DomainError(_l("请输入联系电话。"), field="phone")
+    mobile = _MOBILE.match(text)
+    if mobile:
+        return mobile.group(1)
+    landline = _LANDLINE.match(text)
+    if landline:
+        area, number, ext = landline.groups()
+        return f"{area}-{number}" + (f"-{ext}" if ext else "")
+    raise DomainError(
+        _l("联系电话格式不正确：请填写 11 位手机号（如 13812345678）或带区号的固定电话（如 0539-3221234）。"),
+        field="phone",
+    )
+
+
+def normalize_email(raw: str | None, *, field_name: str = "email") -> str:
+    text = (raw or "").strip().lower()
+    if not text:
+        raise DomainError(_l("请输入邮箱。"), field=field_name)
+    if len(text) > 254 or not _EMAIL.match(text):
+        raise DomainError(_l("邮箱格式不正确。"), field=field_name)
+    return text
+
+
+def _required(value: str | None, field_name: str, message, max_length: int) -> str:
+    text = " ".join((value or "").split())
+    if not text:
+        raise DomainError(message, field=field_name)
+    if len(text) > max_length:
+        raise DomainError(_l("内容太长：最多 %(n)d 个字符。", n=max_length), field=field_name)
+    return text
+
+
+@dataclass
+class _Clean:
+    values: dict = field(default_factory=dict)
+    code: credit_codes.CodeInfo | None = None
+
+
+def _clean(session: Session, data: OrgData, *, exclude_id: int | None = None) -> _Clean:
+    """Validate ``data``; return the normalised column values."""
+    try:
+        org_type = OrgType(data.org_type)
+    except ValueError:
+        raise DomainError(_l("请选择机构类型。"), field="org_type") from None
+    if data.county is None or data.county.level != DivisionLevel.COUNTY:
+        raise DomainError(_l("请选择机构所在的区县。"), field="county")
+    code = credit_codes.validate(data.credit_code)
+    check_code_available(session, code.code, exclude_id=exclude_id)
+    if not data.all_declarations:
+        raise DomainError(_l("请逐项确认四项供应商基本条件声明，全部确认后才能提交。"), field="declarations")
+    values = {
+        "name": _required(data.name, "name", _l("请输入机构名称。"), 200),
+        "credit_code": code.code,
+        "org_type": org_type,
+        "county_id": data.county.id,
+        "address": _required(data.address, "address", _l("请输入地址。"), 300),
+        "legal_representative": _required(
+            data.legal_representative, "legal_representative", _l("请输入法定代表人（负责人）。"), 100
+        ),
+        "contact_person": _required(data.contact_person, "contact_person", _l("请输入联系人。"), 100),
+        "phone": normalize_phone(data.phone),
+        "email": normalize_email(data.email),
+        "budget_funded": bool(data.budget_funded),
+        "mass_org_affiliate": bool(data.mass_org_affiliate),
+        "declares_independent_liability": True,
+        "declares_sound_accounts": True,
+        "declares_tax_social_insurance": True,
+        "declares_no_major_violation": True,
+    }
+    return _Clean(values=values, code=code)
+
+
+def check_code_available(session: Session, code: str, *, exclude_id: int | None = None) -> None:
+    query = select(Organization).where(Organization.credit_code == code)
+    if exclude_id is not None:
+        query = query.where(Organization.id != exclude_id)
+    existing = session.scalar(query)
+    if existing is None:
+        return
+    if existing.is_public:
+        message = _l(
+            "该统一社会信用代码已由“%(name)s”注册，一个代码只能注册一个机构。如您是该机构的工作人员，请联系其管理员邀请您加入。",
+            name=existing.name,
+        )
+    else:
+        # A pending or rejected applicant is not public: say only that it exists.
+        message = _l(
+            "该统一社会信用代码已有机构提交注册，一个代码只能注册一个机构。如有疑问，请联系所在区县的主管部门。"
+        )
+    raise DuplicateCode(message, existing)
+
+
+def code_mismatch(org_type: OrgType | str, code: str) -> bool:
+    expected = EXPECTED_PREFIXES.get(OrgType(org_type), ())
+    return not code.startswith(expected)
+
+
+def compute_flags(org: Organization) -> None:
+    """Raise the review flags the officer must look at (stored, so the queue can
+    show and sort them)."""
+    org.flag_budget_funded = bool(org.budget_funded)
+    org.flag_mass_organization = bool(org.mass_org_affiliate or org.org_type == OrgType.MASS_ORG_ORGAN)
+    org.flag_not_eligible = org.org_type in NOT_ELIGIBLE_TYPES
+    org.flag_code_mismatch = code_mismatch(org.org_type, org.credit_code)
+
+
+def _record(session: Session, org: Organization, kind: DecisionKind, actor: User | None, *, reason: str = "",
+            suspended_until: date | None = None) -> OrganizationDecision:
+    decision = OrganizationDecision(
+        organization=org,
+        kind=kind,
+        reason=reason,
+        status=org.status,
+        suspended_until=suspended_until,
+        actor_id=actor.id if actor is not None else None,
+        created_at=utcnow(),
+    )
+    session.add(decision)
+    session.flush()
+    return decision
+
+
+# === registration and edits ===================================================
+
+
+def register(
+    session: Session,
+    data: OrgData,
+    *,
+    account: AccountData | None = None,
+    user: User | None = None,
+    uploads: list[Upload] = (),
+    upload_settings: UploadSettings | None = None,
+) -> tuple[Organization, User]:
+    """Register an organization (pending) with its first user as administrator.
+
+    Either ``account`` (a new user, who must confirm the email address before
+    doing anything: the confirmation is sent here) or ``user`` (an existing,
+    logged-in user who belongs to no organization yet).
+    """
+    clean = _clean(session, data)
+    if user is None:
+        if account is None:
+            raise ValueError("register needs an account or a user")
+        from procure.accounts import services as account_services
+
+        account_email = normalize_email(account.email, field_name="account_email")
+        try:
+            user = account_services.create_user(
+                session, email=account_email, password=account.password, name=(account.name or "").strip()
+            )
+        except DomainError as exc:
+            # The form's account fields are prefixed.
+            raise DomainError(exc.message, field=f"account_{exc.field}" if exc.field else "account_email") from None
+        new_user = True
+    else:
+        if membership(user) is not None:
+            raise DomainError(_l("您的账号已属于一个机构，不能再注册新的机构。"))
+        new_user = False
+    now = utcnow()
+    org = Organization(**clean.values, status=OrgStatus.PENDING, declared_at=now, submitted_at=now, created_at=now)
+    compute_flags(org)
+    session.add(org)
+    session.flush()
+    session.add(RoleAssignment(user=user, role=Role.ORG_ADMIN, organization_id=org.id))
+    _record(session, org, DecisionKind.SUBMITTED, user)
+    for upload in uploads:
+        if upload_settings is None:
+            raise ValueError("uploads need upload settings")
+        add_document(session, org, upload, uploaded_by=user, settings=upload_settings)
+    session.flush()
+    if new_user:
+        from procure.accounts import services as account_services
+
+        account_services.send_email_confirmation(session, user)
+    return org, user
+
+
+KEY_FIELDS = ("name", "credit_code", "org_type")
+
+
+def update(session: Session, org: Organization, data: OrgData, *, actor: User) -> list[str]:
+    """Save an edit of the organization's profile; returns the changed fields.
+
+    Verified: a change of name, code or type sends it back to review (pending);
+    other fields change in place. Needs-info or rejected: the edit is the
+    resubmission (back to pending). Suspended: name, code and type are locked.
+    """
+    clean = _clean(session, data, exclude_id=org.id)
+    changed = [name for name, value in clean.values.items() if getattr(org, name) != value]
+    key_changed = [name for name in changed if name in KEY_FIELDS]
+    if org.status == OrgStatus.SUSPENDED and key_changed:
+        raise DomainError(_l("承接资格暂停期间不能变更机构名称、统一社会信用代码或类型。"))
+    for name, value in clean.values.items():
+        setattr(org, name, value)
+    org.declared_at = utcnow()
+    compute_flags(org)
+    if org.status == OrgStatus.VERIFIED and key_changed:
+        org.status = OrgStatus.PENDING
+        org.status_reason = ""
+        org.verified_at = None
+        org.submitted_at = utcnow()
+        _record(session, org, DecisionKind.CHANGED, actor, reason=_changed_fields_text(key_changed))
+    elif org.status in (OrgStatus.NEEDS_INFO, OrgStatus.REJECTED):
+        resubmit(session, org, actor=actor)
+    session.flush()
+    return changed
+
+
+def _changed_fields_text(names: list[str]) -> str:
+    labels = {"name": _l("机构名称"), "credit_code": _l("统一社会信用代码"), "org_type": _l("机构类型")}
+    return "、".join(str(labels[n]) for n in names)
+
+
+def resubmit(session: Session, org: Organization, *, actor: User) -> OrganizationDecision:
+    """The organization answers a request for information (or a rejection) and
+    asks for review again."""
+    if org.status not in (OrgStatus.NEEDS_INFO, OrgStatus.REJECTED):
+        raise DomainError(_l("当前状态不需要重新提交。"))
+    org.status = OrgStatus.PENDING
+    org.submitted_at = utcnow()
+    return _record(session, org, DecisionKind.RESUBMITTED, actor)
+
+
+# === officer decisions ========================================================
+
+
+def _reason(text: str | None, *, required_message=None) -> str:
+    text = (text or "").strip()
+    if required_message is not None and not text:
+        raise DomainError(required_message, field="reason")
+    if len(text) > MAX_REASON:
+        raise DomainError(_l("内容太长：最多 %(n)d 个字符。", n=MAX_REASON), field="reason")
+    return text
+
+
+def _require_status(org: Organization, allowed: tuple[OrgStatus, ...], message) -> None:
+    if org.status not in allowed:
+        raise DomainError(message)
+
+
+def approve(session: Session, org: Organization, *, officer: User, note: str = "") -> OrganizationDecision:
+    _require_status(org, (OrgStatus.PENDING, OrgStatus.NEEDS_INFO), _l("只能审核待审核或待补充材料的机构。"))
+    if org.org_type in NOT_ELIGIBLE_TYPES:
+        raise DomainError(
+            _l("该机构类型（%(t)s）依法不能承接政府购买服务，不能审核通过：请驳回，或要求其更正机构类型。", t=org.type_label)
+        )
+    org.status = OrgStatus.VERIFIED
+    org.status_reason = ""
+    org.verified_at = utcnow()
+    decision = _record(session, org, DecisionKind.APPROVED, officer, reason=_reason(note))
+    _notify_decision(session, org, decision)
+    return decision
+
+
+def reject(session: Session, org: Organization, *, officer: User, reason: str) -> OrganizationDecision:
+    _require_status(org, (OrgStatus.PENDING, OrgStatus.NEEDS_INFO), _l("只能审核待审核或待补充材料的机构。"))
+    org.status = OrgStatus.REJECTED
+    org.status_reason = _reason(reason, required_message=_l("请填写不予通过的理由。"))
+    decision = _record(session, org, DecisionKind.REJECTED, officer, reason=org.status_reason)
+    _notify_decision(session, org, decision)
+    return decision
+
+
+def request_info(session: Session, org: Organization, *, officer: User, message: str) -> OrganizationDecision:
+    _require_status(org, (OrgStatus.PENDING,), _l("只能对待审核的机构要求补充材料。"))
+    org.status = OrgStatus.NEEDS_INFO
+    org.status_reason = _reason(message, required_message=_l("请写明需要补充的材料或信息。"))
+    decision = _record(session, org, DecisionKind.INFO_REQUESTED, officer, reason=org.status_reason)
+    _notify_decision(session, org, decision)
+    return decision
+
+
+def local_today(tz: str = DEFAULT_TIMEZONE) -> date:
+    return utcnow().astimezone(ZoneInfo(tz)).date()
+
+
+def suspend(session: Session, org: Organization, *, officer: User, reason: str, until: date | None,
+            today: date | None = None) -> OrganizationDecision:
+    """Suspend a verified organization's right to bid until ``until`` (inclusive)."""
+    _require_status(org, (OrgStatus.VERIFIED,), _l("只能暂停已认证机构的承接资格。"))
+    reason = _reason(reason, required_message=_l("请填写暂停理由（如列入失信名单）。"))
+    today = today or local_today()
+    if until is None:
+        raise DomainError(_l("请填写暂停截止日期。"), field="until")
+    if until <= today:
+        raise DomainError(_l("暂停截止日期必须晚于今天。"), field="until")
+    org.status = OrgStatus.SUSPENDED
+    org.suspension_reason = reason
+    org.suspended_until = until
+    decision = _record(session, org, DecisionKind.SUSPENDED, officer, reason=reason, suspended_until=until)
+    _notify_decision(session, org, decision)
+    return decision
+
+
+def lift_suspension(session: Session, org: Organization, *, officer: User | None, reason: str = "") -> OrganizationDecision:
+    _require_status(org, (OrgStatus.SUSPENDED,), _l("该机构未被暂停。"))
+    org.status = OrgStatus.VERIFIED
+    org.suspension_reason = ""
+    org.suspended_until = None
+    decision = _record(session, org, DecisionKind.SUSPENSION_LIFTED, officer, reason=_reason(reason))
+    _notify_decision(session, org, decision)
+    return decision
+
+
+def expire_suspensions(session: Session, *, today: date | None = None) -> list[Organization]:
+    """Lift every suspension whose end date has passed (for the periodic sweep;
+    idempotent: a second run finds nothing)."""
+    today = today or local_today()
+    expired = list(
+        session.scalars(
+            select(Organization)
+            .where(Organization.status == OrgStatus.SUSPENDED, Organization.suspended_until < today)
+            .with_for_update()
+        )
+    )
+    for org in expired:
+        lift_suspension(session, org, officer=None, reason=str(_l("暂停期满，自动恢复。")))
+    return expired
+
+
+def bid_eligibility(org: Organization | None, *, today: date | None = None) -> tuple[bool, str]:
+    """Whether the organization may bid now, and if not, why (shown to it)."""
+    if org is None:
+        return False, str(_l("您的账号不属于任何机构，请先注册机构。"))
+    if org.org_type in NOT_ELIGIBLE_TYPES:
+        return False, str(_l("该机构类型（%(t)s）依法不能承接政府购买服务。", t=org.type_label))
+    if org.status == OrgStatus.SUSPENDED:
+        today = today or local_today()
+        if org.suspended_until is not None and org.suspended_until < today:
+            return True, ""
+        until = org.suspended_until.isoformat() if org.suspended_until else "—"
+        return False, str(
+            _l("承接资格已暂停至 %(until)s：%(reason)s", until=until, reason=org.suspension_reason)
+        )
+    if org.status == OrgStatus.VERIFIED:
+        return True, ""
+    if org.status == OrgStatus.NEEDS_INFO:
+        return False, str(_l("机构尚未通过审核：审核人员要求补充材料：%(m)s", m=org.status_reason))
+    if org.status == OrgStatus.REJECTED:
+        return False, str(_l("机构注册未通过审核：%(m)s", m=org.status_reason))
+    return False, str(_l("机构正在等待所在区县审核，通过后才能投标。"))
+
+
+def _notify_decision(session: Session, org: Organization, decision: OrganizationDecision) -> None:
+    """Email + inbox message to each organization administrator, and an email to
+    the organization's own address if no administrator uses it."""
+    from procure.notifications.services import notify
+
+    context = {
+        "organization_name": org.name,
+        "decision": decision.kind.value,
+        "decision_label": decision.label,
+        "status_label": org.status_label,
+        "reason": decision.reason,
+        "suspended_until": decision.suspended_until.isoformat() if decision.suspended_until else "",
+        "county_name": org.county.name if org.county else "",
+    }
+    event_key = f"org.decision:{decision.id}"
+    admins = [r.user for r in admin_assignments(session, org)]
+    emails = set()
+    for user in admins:
+        notify(session, event_key=event_key, template="org_decision", context=context, recipient=user,
+               link=DASHBOARD_PATH)
+        emails.add(user.email)
+    if org.email not in emails:
+        notify(session, event_key=event_key, template="org_decision", context=context, email=org.email,
+               link=DASHBOARD_PATH)
+
+
+# === documents ================================================================
+
+
+def add_document(session: Session, org: Organization, upload: Upload, *, uploaded_by: User | None,
+                 settings: UploadSettings) -> OrganizationDocument:
+    """Check the file by its content and store it with a random name."""
+    try:
+        kind = DocumentKind(upload.kind)
+    except ValueError:
+        raise DomainError(_l("请选择材料类型。"), field="kind") from None
+    sniffed = documents.sniff(upload.data, max_bytes=settings.max_bytes)
+    if org.id is None:
+        session.flush()
+    stored = documents.store(settings.root / str(org.id), upload.data, sniffed)
+    doc = OrganizationDocument(
+        organization=org,
+        kind=kind,
+        original_name=documents.clean_original_name(upload.filename),
+        stored_name=stored,
+        content_type=sniffed.content_type,
+        size=sniffed.size,
+        sha256=sniffed.sha256,
+        uploaded_by_id=uploaded_by.id if uploaded_by else None,
+        uploaded_at=utcnow(),
+    )
+    session.add(doc)
+    session.flush()
+    return doc
+
+
+def document_path(doc: OrganizationDocument, settings: UploadSettings) -> Path:
+    return settings.root / str(doc.organization_id) / doc.stored_name
+
+
+def delete_document(session: Session, doc: OrganizationDocument, *, settings: UploadSettings) -> None:
+    org = doc.organization
+    if org.status == OrgStatus.VERIFIED or org.status == OrgStatus.SUSPENDED:
+        raise DomainError(_l("已认证机构的材料不能删除（审核依据需要保留），可以上传新的材料。"))
+    path = document_path(doc, settings)
+    session.delete(doc)
+    session.flush()
+    path.unlink(missing_ok=True)
+
+
+# === memberships and invitations ==============================================
+
+
+def membership(user: User | None) -> RoleAssignment | None:
+    """The user's organization role assignment (a user belongs to one organization)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    for assignment in user.roles:
+        if assignment.role in ORG_ROLES and assignment.organization_id is not None:
+            return assignment
+    return None
+
+
+def member_assignments(session: Session, org: Organization) -> list[RoleAssignment]:
+    return list(
+        session.scalars(
+            select(RoleAssignment)
+            .where(RoleAssignment.organization_id == org.id, RoleAssignment.role.in_(ORG_ROLES))
+            .order_by(RoleAssignment.id)
+        )
+    )
+
+
+def admin_assignments(session: Session, org: Organization) -> list[RoleAssignment]:
+    return [a for a in member_assignments(session, org) if a.role == Role.ORG_ADMIN]
+
+
+def invite(session: Session, org: Organization, *, email: str, as_admin: bool = False, invited_by: User,
+           ttl: timedelta = DEFAULT_INVITATION_TTL) -> tuple[Invitation, str]:
+    if ttl > MAX_INVITATION_TTL:
+        raise ValueError("invitation ttl above MAX_INVITATION_TTL")
+    """Invite a colleague by email; returns the invitation and the raw token
+    (only its SHA-256 is stored). The email is sent after commit."""
+    from procure.accounts import tokens
+    from procure.notifications.services import notify
+
+    email = normalize_email(email)
+    for assignment in member_assignments(session, org):
+        if assignment.user.email == email:
+            raise DomainError(_l("%(e)s 已是本机构成员。", e=email), field="email")
+    existing_user = session.scalar(select(User).where(func.lower(User.email) == email))
+    if existing_user is not None and membership(existing_user) is not None:
+        raise DomainError(_l("%(e)s 已属于其他机构，不能邀请。", e=email), field="email")
+    now = utcnow()
+    # Earlier open invitations of the same address stop working.
+    for old in session.scalars(
+        select(Invitation).where(
+            Invitation.organization_id == org.id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    ):
+        old.revoked_at = now
+    token = tokens.dumps(INVITATION_PURPOSE, {"o": org.id, "n": secrets.token_urlsafe(16)})
+    invitation = Invitation(
+        organization_id=org.id,
+        email=email,
+        as_admin=as_admin,
+        token_hash=token_hash(token),
+        invited_by_id=invited_by.id,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(invitation)
+    session.flush()
+    notify(
+        session,
+        event_key=f"org.invitation:{invitation.id}",
+        template="org_invitation",
+        context={
+            "organization_name": org.name,
+            "inviter_name": invited_by.name or invited_by.email,
+            "role_label": str(_l("管理员") if as_admin else _l("成员")),
+            "expires_at": as_utc(invitation.expires_at).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%Y-%m-%d %H:%M"),
+        },
+        email=email,
+        link=f"/organizations/invitations/{token}",
+    )
+    return invitation, token
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_invitation(session: Session, token: str, *, now: datetime | None = None) -> Invitation:
+    """The open invitation of ``token``; DomainError with a clear message when
+    the link is broken, expired, already used or withdrawn."""
+    from procure.accounts import tokens
+
+    data = tokens.loads(INVITATION_PURPOSE, token, int(MAX_INVITATION_TTL.total_seconds()))
+    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
+    if invitation is None or not isinstance(data, dict) or data.get("o") != invitation.organization_id:
+        raise DomainError(_l("邀请链接无效：可能不完整或已被修改，请使用邮件中的完整链接。"), field="token")
+    if invitation.accepted_at is not None:
+        raise DomainError(_l("该邀请链接已使用过，每个邀请链接只能使用一次。请直接登录。"), field="token")
+    if invitation.revoked_at is not None:
+        raise DomainError(_l("该邀请已被撤销或已被新的邀请取代，请使用最新的邀请邮件。"), field="token")
+    if as_utc(invitation.expires_at) <= (now or utcnow()):
+        raise DomainError(_l("邀请链接已过期，请联系机构管理员重新邀请。"), field="token")
+    return invitation
+
+
+def accept_invitation(session: Session, token: str, *, user: User | None = None,
+                      account: AccountData | None = None) -> User:
+    """Accept an invitation: attach ``user`` (logged in, same email) or create
+    the account from ``account`` (its email is the invited one, confirmed by
+    following the link). Single use: locked, then marked accepted."""
+    invitation = find_invitation(session, token)
+    # Lock the row so two concurrent accepts cannot both pass.
+    invitation = session.scalar(
+        select(Invitation).where(Invitation.id == invitation.id).with_for_update()
+    )
+    if invitation.accepted_at is not None:
+        raise DomainError(_l("该邀请链接已使用过，每个邀请链接只能使用一次。请直接登录。"), field="token")
+    if user is not None:
+        if user.email != invitation.email:
+            raise DomainError(
+                _l("该邀请发给 %(e)s，请用该邮箱的账号登录后再接受邀请。", e=invitation.email), field="token"
+            )
+    else:
+        if account is None:
+            raise ValueError("accept_invitation needs a user or an account")
+        from procure.accounts import services as account_services
+
+        existing = session.scalar(select(User).where(func.lower(User.email) == invitation.email))
+        if existing is not None:
+            raise DomainError(_l("该邮箱已有账号，请先登录再接受邀请。"), field="token")
+        # The link arrived at this address: that confirms it.
+        user = account_services.create_user(
+            session,
+            email=invitation.email,
+            password=account.password,
+            name=(account.name or "").strip(),
+            confirmed=True,
+        )
+    if membership(user) is not None:
+        raise DomainError(_l("您的账号已属于一个机构。"), field="token")
+    role = Role.ORG_ADMIN if invitation.as_admin else Role.ORG_MEMBER
+    session.add(RoleAssignment(user=user, role=role, organization_id=invitation.organization_id))
+    invitation.accepted_at = utcnow()
+    invitation.accepted_by_id = user.id
+    session.flush()
+    session.expire(user, ["roles"])
+    return user
+
+
+def revoke_invitation(session: Session, invitation: Invitation) -> None:
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        session.flush()
+
+
+def remove_member(session: Session, org: Organization, assignment: RoleAssignment, *, actor: User) -> None:
+    """Remove a member; the last administrator cannot be removed (not even by
+    themselves), so an organization is never left without one."""
+    if assignment.organization_id != org.id or assignment.role not in ORG_ROLES:
+        raise DomainError(_l("该用户不是本机构成员。"))
+    if assignment.role == Role.ORG_ADMIN and len(admin_assignments(session, org)) <= 1:
+        raise DomainError(_l("不能移除机构唯一的管理员：请先邀请或指定另一位管理员。"))
+    user = assignment.user
+    session.delete(assignment)
+    session.flush()
+    session.expire(user, ["roles"])
+
+
+def set_member_role(session: Session, org: Organization, assignment: RoleAssignment, *, admin: bool) -> None:
+    if assignment.organization_id != org.id or assignment.role not in ORG_ROLES:
+        raise DomainError(_l("该用户不是本机构成员。"))
+    if not admin and assignment.role == Role.ORG_ADMIN and len(admin_assignments(session, org)) <= 1:
+        raise DomainError(_l("不能取消机构唯一管理员的管理员身份。"))
+    assignment.role = Role.ORG_ADMIN if admin else Role.ORG_MEMBER
+    session.flush()
