@@ -32,7 +32,7 @@ def send_test(email: str) -> None:
 @notifications_cli.command("deliver-pending")
 def deliver_pending() -> None:
     """Send, in this process, every email the outbox sweep would hand on now."""
-    ids = services.due_for_delivery(db.session, max_attempts=current_app.config.get("EMAIL_MAX_ATTEMPTS", 8))
+    ids = services.due_for_delivery(db.session)
     db.session.rollback()
     outcomes: dict[str, int] = {}
     for notification_id in ids:

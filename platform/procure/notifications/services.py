@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 # session.info key: ids of notifications created in the current transaction.
 OUTBOX_KEY = "procure.notifications.outbox"
 SEND_TASK = "workers.tasks.send_email"
-DEFAULT_MAX_ATTEMPTS = 8
+# Attempts per email before it is left "failed" for good (config EMAIL_MAX_ATTEMPTS):
+# the worker's quick retries (seconds to minutes) cover short SMTP hiccups; the
+# outbox sweep then retries hourly, so an outage of most of a day loses nothing.
+DEFAULT_MAX_ATTEMPTS = 24
 MAX_ERROR_LENGTH = 2000
 
 DeliveryOutcome = Literal["sent", "failed", "skipped", "missing"]
@@ -223,6 +226,12 @@ def deliver(session: Session, notification_id: int, *, config: Mapping[str, Any]
     return outcome
 
 
+def attempt_cap(config: Mapping[str, Any] | None = None) -> int:
+    """How many attempts an email gets (EMAIL_MAX_ATTEMPTS)."""
+    config = config if config is not None else current_app.config
+    return int(config.get("EMAIL_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
+
+
 def retry_delay(attempts: int) -> timedelta:
     """How long the outbox sweep waits after a failed attempt: 2, 4, 8 … minutes, at most an hour."""
     return timedelta(minutes=min(2 ** max(attempts, 1), 60))
@@ -232,7 +241,7 @@ def due_for_delivery(
     session: Session,
     *,
     pending_after: timedelta = timedelta(minutes=2),
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_attempts: int | None = None,
     limit: int = 500,
 ) -> list[int]:
     """Ids of emails the outbox sweep should hand on again: pending ones whose
@@ -240,9 +249,10 @@ def due_for_delivery(
     failed ones under the attempt cap whose back-off delay has passed."""
     from procure.notifications import queries
 
+    cap = max_attempts if max_attempts is not None else attempt_cap()
     now = utcnow()
     ids = queries.stale_pending_ids(session, before=now - pending_after, limit=limit)
-    for notification_id, attempts, last_attempt in queries.failed_under_cap(session, max_attempts, limit=limit):
+    for notification_id, attempts, last_attempt in queries.failed_under_cap(session, cap, limit=limit):
         if last_attempt is None or as_utc(last_attempt) <= now - retry_delay(attempts):
             ids.append(notification_id)
     return ids[:limit]
