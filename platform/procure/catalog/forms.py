@@ -11,6 +11,7 @@ from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField,
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from procure.catalog import undertakers
 from procure.catalog.models import UndertakerType
 from procure.catalog.services import ItemData
 
@@ -21,22 +22,13 @@ _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９．", "01234567
 
 
 def undertaker_labels() -> dict[str, str]:
-    """Type value → Chinese label (from the shared table once it exists)."""
-    try:
-        from procure.catalog.undertakers import LABELS
-    except ImportError:  # pragma: no cover - the table lands with the XLSX import
-        LABELS = {}
-    return {t.value: str(LABELS.get(t.value, t.value)) for t in UndertakerType}
+    """Type value → label in the UI language, in the canonical order."""
+    return {t.value: str(undertakers.LABELS.get(t.value, t.value)) for t in UndertakerType}
 
 
 def describe_types(types, notes=None) -> str:
     """``社会组织、企业（律师事务所）``: the types in canonical order, with their notes."""
-    try:
-        from procure.catalog.undertakers import describe
-    except ImportError:  # pragma: no cover - the table lands with the XLSX import
-        labels = undertaker_labels()
-        return "、".join(labels.get(t, t) + (f"（{(notes or {})[t]}）" if (notes or {}).get(t) else "") for t in types)
-    return describe(types, notes)
+    return undertakers.describe(types, notes)
 
 
 class MultiCheckboxField(SelectMultipleField):

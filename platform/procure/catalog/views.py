@@ -226,7 +226,7 @@ from sqlalchemy import func, select  # noqa: E402
 from flask_login import current_user, login_required  # noqa: E402
 
 from procure import policy  # noqa: E402
-from procure.catalog import forms, queries, services  # noqa: E402
+from procure.catalog import diff, forms, queries, services, xlsx  # noqa: E402
 from procure.extensions import db  # noqa: E402
 from procure.geo import queries as geo_queries  # noqa: E402
 from procure.timeutil import localtime, utcnow  # noqa: E402
@@ -619,8 +619,6 @@ def manage_import(catalog_id: int):
     catalog = _manageable_catalog(catalog_id)
     if (refusal := _read_only_refusal(catalog)) is not None:
         return refusal
-    from procure.catalog import xlsx
-
     form = forms.ImportForm()
     problems = []
     if form.validate_on_submit():
@@ -664,8 +662,6 @@ def _import_summary(report) -> str:
 @login_required
 def manage_export(catalog_id: int):
     catalog = _manageable_catalog(catalog_id)
-    from procure.catalog import xlsx
-
     data = xlsx.export_catalog(catalog)
     name = f"{catalog.county.name}-{catalog.year}-v{catalog.version}.xlsx"
     fallback = f"catalog-{catalog.county.code}-{catalog.year}-v{catalog.version}.xlsx"
@@ -682,8 +678,6 @@ def manage_export(catalog_id: int):
 @login_required
 def manage_changes(catalog_id: int):
     catalog = _manageable_catalog(catalog_id)
-    from procure.catalog import diff
-
     previous = queries.previous_published(db.session, catalog)
     changes = diff.compare(previous, catalog) if previous is not None else None
     return render_template(
