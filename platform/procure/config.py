@@ -62,6 +62,17 @@ def load(overrides: dict | None = None) -> dict:
         # Redis-backed rate limits when a Redis broker is configured.
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URL")
         or (broker_url if broker_url.startswith("redis") else "memory://"),
+        # A lock lasts the whole window after the last counted attempt.
+        "RATELIMIT_STRATEGY": "moving-window",
+        # Accounts: lifetimes of emailed links (seconds) and rate limits
+        # (Flask-Limiter syntax; login limits count failed attempts only).
+        "EMAIL_CONFIRM_MAX_AGE": int(_env("EMAIL_CONFIRM_MAX_AGE", str(48 * 3600))),
+        "PASSWORD_RESET_MAX_AGE": int(_env("PASSWORD_RESET_MAX_AGE", "3600")),
+        "LOGIN_LIMIT_PER_ACCOUNT": _env("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_IP": _env("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
+        "PASSWORD_RESET_LIMIT_PER_EMAIL": _env("PASSWORD_RESET_LIMIT_PER_EMAIL", "5 per hour"),
+        "PASSWORD_RESET_LIMIT_PER_IP": _env("PASSWORD_RESET_LIMIT_PER_IP", "20 per hour"),
+        "CONFIRM_RESEND_LIMIT": _env("CONFIRM_RESEND_LIMIT", "3 per 10 minutes"),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
         "TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
         "SMTP_HOST": _env("SMTP_HOST"),
