@@ -675,7 +675,8 @@ def _store(session: Session, catalog: Catalog, roots: list[_Node], report: Impor
         for item in n3.items.values()
     ]
     if item_rows:
-        session.execute(insert(Item), item_rows)
+        # render_nulls: rows with and without a budget go in one executemany batch.
+        session.execute(insert(Item).execution_options(render_nulls=True), item_rows)
     catalog.updated_at = utcnow()
     session.flush()
     session.expire(catalog, ["items", "categories"])
@@ -768,7 +769,10 @@ def export_catalog(catalog: Catalog) -> bytes:
                 item.notes,
             ]))
     wrap = Alignment(vertical="top", wrap_text=True)
-    budget_column = [key for key, _, _ in EXPORT_COLUMNS].index(BUDGET) + 1
+    keys = [key for key, _, _ in EXPORT_COLUMNS]
+    budget_column = keys.index(BUDGET) + 1
+    # Styling every cell costs more than writing it: wrap only the long-text columns.
+    wrapped = {keys.index(key) + 1 for key in (CONTENT, TYPES, NOTES)}
     for offset, (_, values) in enumerate(rows):
         row_number = 3 + offset
         for index, value in enumerate(values, start=1):
@@ -780,7 +784,8 @@ def export_catalog(catalog: Catalog) -> bytes:
                 cell.data_type = "s"  # never a formula, even when the text starts with "="
             else:
                 cell.value = value
-            cell.alignment = wrap
+            if index in wrapped:
+                cell.alignment = wrap
         ws.cell(row=row_number, column=budget_column).number_format = "0.00####"
     note_row = 3 + len(rows) + 1
     ws.cell(
