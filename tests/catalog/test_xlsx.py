@@ -267,6 +267,24 @@ def test_budget_in_ten_thousand_yuan_and_item_column(session):
     assert {c.code: c.name for c in catalog.categories if c.level == 1} == {"A": "公共服务", "B": "辅助服务"}
 
 
+def test_codes_of_the_file_are_kept_when_they_fit(session):
+    header = ["编码", *HEADER[1:]]
+    rows = [
+        ["C0305", *row("甲")[1:]],  # level-3 code of a county table
+        ["C0307", *row("乙")[1:]],
+        ["C0305", *row("丙", l2="养老服务")[1:]],  # taken under C: 养老服务 gets the next free code
+        ["bad", *row("丁", l1="辅助服务", l2="法律服务")[1:]],
+    ]
+    catalog = draft()
+    xlsx.import_catalog(session, catalog, make_xlsx(rows, header=header))
+    session.commit()
+    session.expire_all()
+    assert {i.name: i.code for i in catalog.items} == {
+        "甲": "C030501", "乙": "C030701", "丙": "C010101", "丁": "A010101",
+    }
+    assert sorted(c.code for c in catalog.categories if c.level < 3) == ["A", "A01", "C", "C01", "C03"]
+
+
 def test_header_on_a_later_sheet_and_note_rows_are_ignored(session):
     rows = [
         row("事项一"),

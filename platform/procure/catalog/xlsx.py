@@ -576,10 +576,12 @@ def parse_workbook(source, *, max_rows: int = MAX_ROWS) -> tuple[ImportReport, l
         n2 = n1.children.get(l2) or n1.children.setdefault(l2, _Node(l2, 2, number))
         n3 = n2.children.get(l3) or n2.children.setdefault(l3, _Node(l3, 3, number))
         hint = code_hint if _ITEM_CODE.match(code_hint) else None
-        if hint:
-            n1.code_hints.append(hint[:1])
-            n2.code_hints.append(hint[:3])
-            n3.code_hints.append(hint[:5])
+        # An item code (A010101) or, as some county tables have, a level-3 code (A0101).
+        category_hint = hint[:5] if hint else (code_hint if _CATEGORY_CODE[3].match(code_hint) else None)
+        if category_hint:
+            n1.code_hints.append(category_hint[:1])
+            n2.code_hints.append(category_hint[:3])
+            n3.code_hints.append(category_hint[:5])
         n3.items[item_name] = _Item(number, item_name, data, hint)
 
     # Codes, in order of appearance unless the file gives valid ones.
