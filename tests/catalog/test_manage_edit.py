@@ -440,3 +440,51 @@ def test_post_without_csrf_token_is_refused(officer_client, draft):
     response = officer_client.post(f"/manage/catalogs/{draft.id}/delete", data={})
     assert response.status_code == 400
     assert snapshot() == before
+
+
+# --- large catalogs: outline of levels 1-2, one level-2 category at a time ------------------
+
+
+def test_large_catalog_shows_an_outline_and_one_level_2_category_at_a_time(officer_client, draft, monkeypatch):
+    from procure.catalog import views
+
+    monkeypatch.setattr(views, "INLINE_ITEMS_LIMIT", 2)
+    base = f"/manage/catalogs/{draft.id}"
+    outline = officer_client.get(base).get_data(as_text=True)
+    level2 = category(draft.id, "养老服务")
+    assert "养老服务" in outline and "儿童福利" in outline
+    assert "居家养老上门服务" not in outline and "居家养老" not in outline  # no level 3, no items
+    assert f"{base}?cat={level2.id}" in outline and "展开查看（2 个服务事项）" in outline
+    # level 1 opened: still an outline
+    level1 = category(draft.id, "公共服务")
+    html = officer_client.get(f"{base}?cat={level1.id}").get_data(as_text=True)
+    assert "养老服务" in html and "居家养老上门服务" not in html and "政府履职所需辅助性服务" not in html
+
+    page = officer_client.get(f"{base}?cat={level2.id}").get_data(as_text=True)
+    assert "居家养老上门服务" in page and "农村幸福院运营管理" in page
+    assert "农村留守儿童关爱服务" not in page and "完整目录" in page
+
+    # after an edit the officer lands on the same level-2 category again
+    target = item(draft.id, "居家养老上门服务")
+    response = post(officer_client, f"{base}/items/{target.id}/edit", {**ITEM_FORM, "name": "居家养老上门服务"})
+    assert response.headers["Location"].endswith(f"{base}?cat={level2.id}#item-{target.id}")
+    leaf = category(draft.id, "居家养老")
+    response = post(officer_client, f"{base}/categories/{leaf.id}/rename", {"name": "居家养老服务"})
+    assert response.headers["Location"].endswith(f"{base}?cat={level2.id}#cat-{leaf.id}")
+
+    assert officer_client.get(f"{base}?cat=abc").status_code == 404
+    other = factories.catalog_with_items("371321", 2025, publish=False)
+    assert officer_client.get(f"{base}?cat={category(other.id, '养老服务').id}").status_code == 404
+
+
+def test_published_catalog_page_offers_a_new_draft_copied_from_it(officer_client):
+    published = factories.catalog_with_items("371321", 2026)
+    html = officer_client.get(f"/manage/catalogs/{published.id}").get_data(as_text=True)
+    assert "以本版本为基础新建草稿" in html
+    token = csrf_token(officer_client, f"/manage/catalogs/{published.id}")
+    prefix = f"county{published.county_id}-"
+    response = officer_client.post("/manage/counties/371321/catalogs", data={
+        "csrf_token": token, prefix + "year": "2026", prefix + "copy_from": str(published.id)})
+    assert "内容复制自第 1 版" in flashed(officer_client, response)
+    copy = db.session.scalar(select(Catalog).where(Catalog.version == 2))
+    assert copy.is_draft and len(copy.items) == len(published.items)

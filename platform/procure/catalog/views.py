@@ -220,7 +220,7 @@ def public_item(item_id: int):
 from decimal import Decimal  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, url_for  # noqa: E402
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for  # noqa: E402
 from flask_babel import gettext as _  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from flask_login import current_user, login_required  # noqa: E402
@@ -282,8 +282,35 @@ def _flash_form_errors(form) -> None:
             flash(str(message), "danger")
 
 
-def _to_catalog(catalog: Catalog, anchor: str | None = None):
-    return redirect(url_for("catalog.manage_catalog", catalog_id=catalog.id, _anchor=anchor))
+# A catalog with more items than this is shown as an outline (levels 1 and 2);
+# the officer opens one level-2 category at a time to see and edit its items.
+INLINE_ITEMS_LIMIT = 300
+
+
+def _item_total(catalog: Catalog) -> int:
+    return db.session.scalar(select(func.count()).select_from(Item).where(Item.catalog_id == catalog.id)) or 0
+
+
+def _focus_of(category: Category | None) -> int | None:
+    """The level-2 category whose page shows ``category`` in a large catalog."""
+    while category is not None and category.level > 2:
+        category = category.parent
+    return category.id if category is not None and category.level == 2 else None
+
+
+def _ancestors(category: Category | None) -> list[Category]:
+    """The parents of ``category``, level 1 first."""
+    path = []
+    while category is not None and category.parent is not None:
+        category = category.parent
+        path.append(category)
+    return list(reversed(path))
+
+
+def _to_catalog(catalog: Catalog, anchor: str | None = None, focus: int | None = None):
+    """Back to the catalog page, on the part that was just changed."""
+    cat = focus if focus is not None and _item_total(catalog) > INLINE_ITEMS_LIMIT else None
+    return redirect(url_for("catalog.manage_catalog", catalog_id=catalog.id, cat=cat, _anchor=anchor))
 
 
 def _status_label(catalog: Catalog) -> str:
@@ -379,16 +406,34 @@ def manage_create_draft(code: str):
 @bp.route("/manage/catalogs/<int:catalog_id>")
 @login_required
 def manage_catalog(catalog_id: int):
+    """The catalog as a tree. Small catalogs show every item; large ones show
+    levels 1 and 2 (``outline``), and ``?cat=ID`` shows one category's subtree."""
     catalog = _manageable_catalog(catalog_id)
-    tree = queries.categories_tree(db.session, catalog)
     counts = queries.item_counts(db.session, catalog)
+    item_total = _item_total(catalog)
+    focus = None
+    cat = request.args.get("cat", "")
+    if cat:
+        if not cat.isdigit():
+            abort(404)
+        focus = _category_of(catalog, int(cat))
+        # A level-1 category of a large catalog is still shown as an outline.
+        tree, mode = [focus], ("outline" if focus.level == 1 and item_total > INLINE_ITEMS_LIMIT else "focus")
+    elif item_total > INLINE_ITEMS_LIMIT:
+        tree = [c for c in catalog.categories if c.parent_id is None]
+        mode = "outline"
+    else:
+        tree, mode = queries.categories_tree(db.session, catalog), "full"
     return render_template(
         "catalog/manage_catalog.html",
         catalog=catalog,
         tree=tree,
+        mode=mode,
+        focus=focus,
+        ancestors=_ancestors(focus),
         counts=counts,
         editable=policy.can_edit_catalog(current_user, catalog),
-        item_total=sum(counts.get(c.id, 0) for c in tree),
+        item_total=item_total,
         describe_types=forms.describe_types,
     )
 
@@ -411,15 +456,16 @@ def manage_add_category(catalog_id: int):
         if not form.parent_id.data.isdigit():
             abort(404)
         parent = _category_of(catalog, int(form.parent_id.data))
+    focus = _focus_of(parent)
     try:
         category = services.add_category(db.session, catalog, name=form.name.data, parent=parent)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-        return _to_catalog(catalog, f"cat-{parent.id}" if parent else None)
+        return _to_catalog(catalog, f"cat-{parent.id}" if parent else None, focus)
     db.session.commit()
     flash(_("已添加目录 %(code)s %(name)s。", code=category.code, name=category.name), "success")
-    return _to_catalog(catalog, f"cat-{category.id}")
+    return _to_catalog(catalog, f"cat-{category.id}", _focus_of(category))
 
 
 @bp.route("/manage/catalogs/<int:catalog_id>/categories/<int:category_id>/rename", methods=["POST"])
@@ -429,19 +475,20 @@ def manage_rename_category(catalog_id: int, category_id: int):
     category = _category_of(catalog, category_id)
     if (refusal := _read_only_refusal(catalog)) is not None:
         return refusal
+    focus = _focus_of(category)
     form = forms.CategoryForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
-        return _to_catalog(catalog, f"cat-{category.id}")
+        return _to_catalog(catalog, f"cat-{category_id}", focus)
     try:
         services.rename_category(db.session, category, form.name.data)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-        return _to_catalog(catalog, f"cat-{category_id}")
+        return _to_catalog(catalog, f"cat-{category_id}", focus)
     db.session.commit()
     flash(_("目录 %(code)s 已改名为 %(name)s。", code=category.code, name=category.name), "success")
-    return _to_catalog(catalog, f"cat-{category.id}")
+    return _to_catalog(catalog, f"cat-{category_id}", focus)
 
 
 @bp.route("/manage/catalogs/<int:catalog_id>/categories/<int:category_id>/delete", methods=["POST"])
@@ -451,20 +498,23 @@ def manage_delete_category(catalog_id: int, category_id: int):
     category = _category_of(catalog, category_id)
     if (refusal := _read_only_refusal(catalog)) is not None:
         return refusal
+    focus = _focus_of(category)
+    parent_focus = _focus_of(category.parent)
+    parent_anchor = f"cat-{category.parent_id}" if category.parent_id else None
     form = forms.ConfirmForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
-        return _to_catalog(catalog)
+        return _to_catalog(catalog, f"cat-{category_id}", focus)
     label = f"{category.code} {category.name}"
     try:
         services.delete_category(db.session, category)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-        return _to_catalog(catalog, f"cat-{category_id}")
+        return _to_catalog(catalog, f"cat-{category_id}", focus)
     db.session.commit()
     flash(_("已删除目录 %(label)s。", label=label), "success")
-    return _to_catalog(catalog)
+    return _to_catalog(catalog, parent_anchor, parent_focus)
 
 
 # --- items ------------------------------------------------------------------------
@@ -479,7 +529,7 @@ def manage_add_item(catalog_id: int, category_id: int):
         return refusal
     if category.level != 3:
         flash(_("服务事项只能挂在三级目录下。"), "danger")
-        return _to_catalog(catalog, f"cat-{category.id}")
+        return _to_catalog(catalog, f"cat-{category.id}", _focus_of(category))
     form = forms.ItemForm()
     if form.validate_on_submit():
         try:
@@ -490,9 +540,10 @@ def manage_add_item(catalog_id: int, category_id: int):
         else:
             db.session.commit()
             flash(_("已添加服务事项 %(code)s %(name)s。", code=item.code, name=item.name), "success")
-            return _to_catalog(catalog, f"item-{item.id}")
+            return _to_catalog(catalog, f"item-{item.id}", _focus_of(category))
     return render_template(
-        "catalog/manage_item_form.html", catalog=catalog, category=category, item=None, form=form
+        "catalog/manage_item_form.html", catalog=catalog, category=category, item=None, form=form,
+        focus=_focus_of(category) if _item_total(catalog) > INLINE_ITEMS_LIMIT else None,
     )
 
 
@@ -513,9 +564,10 @@ def manage_edit_item(catalog_id: int, item_id: int):
         else:
             db.session.commit()
             flash(_("已保存服务事项 %(code)s %(name)s。", code=item.code, name=item.name), "success")
-            return _to_catalog(catalog, f"item-{item.id}")
+            return _to_catalog(catalog, f"item-{item.id}", _focus_of(item.category))
     return render_template(
-        "catalog/manage_item_form.html", catalog=catalog, category=item.category, item=item, form=form
+        "catalog/manage_item_form.html", catalog=catalog, category=item.category, item=item, form=form,
+        focus=_focus_of(item.category) if _item_total(catalog) > INLINE_ITEMS_LIMIT else None,
     )
 
 
@@ -535,10 +587,11 @@ def manage_delete_item(catalog_id: int, item_id: int):
     item = _item_of(catalog, item_id)
     if (refusal := _read_only_refusal(catalog)) is not None:
         return refusal
+    focus = _focus_of(item.category)
     form = forms.ConfirmForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
-        return _to_catalog(catalog)
+        return _to_catalog(catalog, f"item-{item_id}", focus)
     label = f"{item.code} {item.name}"
     category_id = item.category_id
     try:
@@ -546,10 +599,10 @@ def manage_delete_item(catalog_id: int, item_id: int):
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-        return _to_catalog(catalog)
+        return _to_catalog(catalog, f"item-{item_id}", focus)
     db.session.commit()
     flash(_("已删除服务事项 %(label)s。", label=label), "success")
-    return _to_catalog(catalog, f"cat-{category_id}")
+    return _to_catalog(catalog, f"cat-{category_id}", focus)
 
 
 # --- publication and deletion ---------------------------------------------------------
