@@ -286,6 +286,16 @@ def register(
     logged-in user who belongs to no organization yet).
     """
     clean = _clean(session, data)
+    if uploads and upload_settings is None:
+        raise ValueError("uploads need upload settings")
+    for upload in uploads:
+        # Refuse a bad file before anything is created or written to disk.
+        _check_kind(upload.kind)
+        try:
+            documents.sniff(upload.data, max_bytes=upload_settings.max_bytes)
+        except DomainError as exc:
+            name = documents.clean_original_name(upload.filename)
+            raise DomainError(f"{name}：{exc.message}", field="file") from None
     if user is None:
         if account is None:
             raise ValueError("register needs an account or a user")
@@ -312,8 +322,6 @@ def register(
     session.add(RoleAssignment(user=user, role=Role.ORG_ADMIN, organization_id=org.id))
     _record(session, org, DecisionKind.SUBMITTED, user)
     for upload in uploads:
-        if upload_settings is None:
-            raise ValueError("uploads need upload settings")
         add_document(session, org, upload, uploaded_by=user, settings=upload_settings)
     session.flush()
     if new_user:
@@ -333,6 +341,7 @@ def update(session: Session, org: Organization, data: OrgData, *, actor: User) -
     other fields change in place. Needs-info or rejected: the edit is the
     resubmission (back to pending). Suspended: name, code and type are locked.
     """
+    lock(session, org)
     clean = _clean(session, data, exclude_id=org.id)
     changed = [name for name, value in clean.values.items() if getattr(org, name) != value]
     key_changed = [name for name in changed if name in KEY_FIELDS]
@@ -349,7 +358,7 @@ def update(session: Session, org: Organization, data: OrgData, *, actor: User) -
         org.submitted_at = utcnow()
         _record(session, org, DecisionKind.CHANGED, actor, reason=_changed_fields_text(key_changed))
     elif org.status in (OrgStatus.NEEDS_INFO, OrgStatus.REJECTED):
-        resubmit(session, org, actor=actor)
+        _resubmit(session, org, actor)
     session.flush()
     return changed
 
@@ -362,6 +371,11 @@ def _changed_fields_text(names: list[str]) -> str:
 def resubmit(session: Session, org: Organization, *, actor: User) -> OrganizationDecision:
     """The organization answers a request for information (or a rejection) and
     asks for review again."""
+    lock(session, org)
+    return _resubmit(session, org, actor)
+
+
+def _resubmit(session: Session, org: Organization, actor: User) -> OrganizationDecision:
     if org.status not in (OrgStatus.NEEDS_INFO, OrgStatus.REJECTED):
         raise DomainError(_l("当前状态不需要重新提交。"))
     org.status = OrgStatus.PENDING
@@ -381,12 +395,21 @@ def _reason(text: str | None, *, required_message=None) -> str:
     return text
 
 
+def lock(session: Session, org: Organization) -> None:
+    """Take the organization's row lock and reload it, so that two concurrent
+    decisions (two officers, an officer and the organization) are serialised
+    and each sees the other's result."""
+    session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
+    session.refresh(org)
+
+
 def _require_status(org: Organization, allowed: tuple[OrgStatus, ...], message) -> None:
     if org.status not in allowed:
         raise DomainError(message)
 
 
 def approve(session: Session, org: Organization, *, officer: User, note: str = "") -> OrganizationDecision:
+    lock(session, org)
     _require_status(org, (OrgStatus.PENDING, OrgStatus.NEEDS_INFO), _l("只能审核待审核或待补充材料的机构。"))
     if org.org_type in NOT_ELIGIBLE_TYPES:
         raise DomainError(
@@ -401,6 +424,7 @@ def approve(session: Session, org: Organization, *, officer: User, note: str = "
 
 
 def reject(session: Session, org: Organization, *, officer: User, reason: str) -> OrganizationDecision:
+    lock(session, org)
     _require_status(org, (OrgStatus.PENDING, OrgStatus.NEEDS_INFO), _l("只能审核待审核或待补充材料的机构。"))
     org.status = OrgStatus.REJECTED
     org.status_reason = _reason(reason, required_message=_l("请填写不予通过的理由。"))
@@ -410,6 +434,7 @@ def reject(session: Session, org: Organization, *, officer: User, reason: str) -
 
 
 def request_info(session: Session, org: Organization, *, officer: User, message: str) -> OrganizationDecision:
+    lock(session, org)
     _require_status(org, (OrgStatus.PENDING,), _l("只能对待审核的机构要求补充材料。"))
     org.status = OrgStatus.NEEDS_INFO
     org.status_reason = _reason(message, required_message=_l("请写明需要补充的材料或信息。"))
@@ -425,6 +450,7 @@ def local_today(tz: str = DEFAULT_TIMEZONE) -> date:
 def suspend(session: Session, org: Organization, *, officer: User, reason: str, until: date | None,
             today: date | None = None) -> OrganizationDecision:
     """Suspend a verified organization's right to bid until ``until`` (inclusive)."""
+    lock(session, org)
     _require_status(org, (OrgStatus.VERIFIED,), _l("只能暂停已认证机构的承接资格。"))
     reason = _reason(reason, required_message=_l("请填写暂停理由（如列入失信名单）。"))
     today = today or local_today()
@@ -441,6 +467,7 @@ def suspend(session: Session, org: Organization, *, officer: User, reason: str, 
 
 
 def lift_suspension(session: Session, org: Organization, *, officer: User | None, reason: str = "") -> OrganizationDecision:
+    lock(session, org)
     _require_status(org, (OrgStatus.SUSPENDED,), _l("该机构未被暂停。"))
     org.status = OrgStatus.VERIFIED
     org.suspension_reason = ""
@@ -458,7 +485,7 @@ def expire_suspensions(session: Session, *, today: date | None = None) -> list[O
         session.scalars(
             select(Organization)
             .where(Organization.status == OrgStatus.SUSPENDED, Organization.suspended_until < today)
-            .with_for_update()
+            .with_for_update(of=Organization)
         )
     )
     for org in expired:
@@ -518,13 +545,17 @@ def _notify_decision(session: Session, org: Organization, decision: Organization
 # === documents ================================================================
 
 
+def _check_kind(value: str) -> DocumentKind:
+    try:
+        return DocumentKind(value)
+    except ValueError:
+        raise DomainError(_l("请选择材料类型。"), field="kind") from None
+
+
 def add_document(session: Session, org: Organization, upload: Upload, *, uploaded_by: User | None,
                  settings: UploadSettings) -> OrganizationDocument:
     """Check the file by its content and store it with a random name."""
-    try:
-        kind = DocumentKind(upload.kind)
-    except ValueError:
-        raise DomainError(_l("请选择材料类型。"), field="kind") from None
+    kind = _check_kind(upload.kind)
     sniffed = documents.sniff(upload.data, max_bytes=settings.max_bytes)
     if org.id is None:
         session.flush()

@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
+from sqlalchemy.exc import IntegrityError
 
 from procure import policy
 from procure.errors import DomainError
@@ -117,6 +118,10 @@ def register():
             except DomainError as exc:
                 db.session.rollback()
                 _apply_error(form, exc, aliases={"file": "certificate", "kind": "certificate"})
+            except IntegrityError:
+                # A concurrent registration took the same code or email first.
+                db.session.rollback()
+                flash(_("该统一社会信用代码或邮箱刚刚已被注册，请检查后重试。"), "danger")
             else:
                 db.session.commit()
                 if existing_user:
