@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from procure.accounts import queries as account_queries
 from procure.accounts import services as account_services
 from procure.accounts.models import Role
+from procure.demo.organizations import load_demo_organizations
 from procure.geo import queries as geo_queries
 from procure.geo import services as geo_services
 
@@ -34,6 +35,7 @@ def load_demo(session: Session) -> list[str]:
             account_services.grant_role(session, user, role, division)
         report.append(f"demo account {email} / {DEMO_PASSWORD} ({role.value})")
     report.extend(load_demo_catalogs(session))
+    report.extend(load_demo_organizations(session))
     return report
 
 

@@ -413,7 +413,7 @@ def approve(session: Session, org: Organization, *, officer: User, note: str = "
     _require_status(org, (OrgStatus.PENDING, OrgStatus.NEEDS_INFO), _l("只能审核待审核或待补充材料的机构。"))
     if org.org_type in NOT_ELIGIBLE_TYPES:
         raise DomainError(
-            _l("该机构类型（%(t)s）依法不能承接政府购买服务，不能审核通过：请驳回，或要求其更正机构类型。", t=org.type_label)
+            _l("公益一类事业单位和财政拨款保障的群团组织机关依法不能承接政府购买服务，不能审核通过：请驳回，或要求其更正机构类型。")
         )
     org.status = OrgStatus.VERIFIED
     org.status_reason = ""
@@ -498,7 +498,7 @@ def bid_eligibility(org: Organization | None, *, today: date | None = None) -> t
     if org is None:
         return False, str(_l("您的账号不属于任何机构，请先注册机构。"))
     if org.org_type in NOT_ELIGIBLE_TYPES:
-        return False, str(_l("该机构类型（%(t)s）依法不能承接政府购买服务。", t=org.type_label))
+        return False, str(_l("公益一类事业单位和财政拨款保障的群团组织机关依法不能承接政府购买服务。"))
     if org.status == OrgStatus.SUSPENDED:
         today = today or local_today()
         if org.suspended_until is not None and org.suspended_until < today:
