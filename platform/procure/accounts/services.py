@@ -141,12 +141,17 @@ def _notify(session: Session, **kwargs) -> None:
     notify(session, **kwargs)
 
 
+def confirmation_token(user: User) -> str:
+    """The token of a confirmation link for ``user`` (as emailed)."""
+    return tokens.dumps(CONFIRM_PURPOSE, {"uid": user.id, "email": user.email})
+
+
 def send_email_confirmation(session: Session, user: User) -> None:
     """Email ``user`` a signed link to /account/confirm/<token>, valid for
     EMAIL_CONFIRM_MAX_AGE seconds. Each call sends a new email (resend)."""
     if user.email_confirmed_at is not None:
         raise DomainError(_l("该邮箱已经确认过了。"))
-    token = tokens.dumps(CONFIRM_PURPOSE, {"uid": user.id, "email": user.email})
+    token = confirmation_token(user)
     url = external_url("accounts.confirm_email", token=token)
     _notify(
         session,
@@ -184,6 +189,11 @@ def _reset_fingerprint(user: User) -> str:
     return hashlib.sha256(material).hexdigest()[:32]
 
 
+def reset_token(user: User) -> str:
+    """The token of a password reset link for ``user`` (as emailed)."""
+    return tokens.dumps(RESET_PURPOSE, {"uid": user.id, "fp": _reset_fingerprint(user)})
+
+
 def request_password_reset(session: Session, email: str) -> bool:
     """Email a single-use reset link to ``email`` if it belongs to an active
     user. Returns whether a link was sent; callers must NOT tell the visitor
@@ -193,7 +203,7 @@ def request_password_reset(session: Session, email: str) -> bool:
     user = queries.by_email(session, email or "")
     if user is None or not user.active:
         return False
-    token = tokens.dumps(RESET_PURPOSE, {"uid": user.id, "fp": _reset_fingerprint(user)})
+    token = reset_token(user)
     url = external_url("accounts.reset_password", token=token)
     _notify(
         session,

@@ -1,0 +1,507 @@
+"""THE ACCESS MATRIX: every route of the application × every role.
+
+Each endpoint of ``app.url_map`` has exactly one entry in ``MATRIX``: how to
+build its URL from the objects of a small world (``World``), and the outcome
+expected for each role. ``test_matrix_lists_every_route`` fails when a route
+exists that the matrix does not list (so a new route must be added here, with
+its expected outcomes) and when a listed endpoint no longer exists.
+``test_access`` requests every endpoint as every role and compares.
+
+Reading an entry::
+
+    Route("catalog.manage_catalog", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog)
+
+  - the endpoint name;
+  - the expected outcomes, made by a rule helper (``public``, ``signed_in``,
+    ``county_officer``, ``org_admin_only``, ...) with per-role overrides as
+    keyword arguments (``admin=OK``);
+  - the URL arguments: ``W.<name>`` is an attribute of the ``World`` built for
+    the test (ids of real objects), anything else is used as it is.
+
+The request is a GET when the route has one, otherwise a POST with a valid
+CSRF token and ``data`` (empty by default: a refused request must be refused
+before any form is read, an allowed one typically answers with a form error or
+a redirect). Each entry runs against a fresh world, so a POST that changes
+something does not disturb the next entry.
+
+Outcomes: ``OK`` (200), ``FORBIDDEN`` (403), ``NOT_FOUND`` (404), ``BAD``
+(400), ``LOGIN`` (redirect to the login form), ``CONFIRM`` (redirect to the
+"please confirm your email" page), ``to("/path")`` (a redirect there) and
+``REDIRECT`` (a redirect anywhere). The "unconfirmed" role (signed in, email
+not confirmed) is derived from the anonymous one unless given: wherever an
+anonymous visitor is sent to the login form, an unconfirmed user is sent to
+the confirmation page; elsewhere both get the same answer.
+
+Every response must also carry the security headers, and every HTML page must
+be free of inline script and style (the CSP would block them).
+"""
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
+
+from procure.accounts import services as account_services
+from procure.accounts.models import Role
+from procure.catalog.models import Category, Item
+from tests import factories
+from tests.test_security_headers import assert_csp_clean, assert_secure_headers
+
+# === outcomes ===================================================================
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    status: int
+    location: str | None = None  # path the redirect goes to (prefix), None: anywhere
+
+    def matches(self, response) -> bool:
+        if response.status_code != self.status:
+            return False
+        if self.location is None:
+            return True
+        return urlsplit(response.headers.get("Location", "")).path.startswith(self.location)
+
+    def __str__(self) -> str:
+        if self.status == 302:
+            return f"→{self.location or '*'}"
+        return str(self.status)
+
+
+def to(path: str) -> Outcome:
+    return Outcome(302, path)
+
+
+OK = Outcome(200)
+BAD = Outcome(400)
+FORBIDDEN = Outcome(403)
+NOT_FOUND = Outcome(404)
+REDIRECT = Outcome(302)
+LOGIN = to("/account/login")
+CONFIRM = to("/account/unconfirmed")
+
+# === roles ======================================================================
+
+# The order is the order of the requests: the roles most likely to be allowed
+# (and so to change something with a POST) come last.
+ROLES = (
+    "anonymous",
+    "unconfirmed",  # signed in, email not confirmed yet
+    "other_officer",  # county officer of 371302 (another county)
+    "township",  # township officer of 371321101 (in 371321)
+    "evaluator",
+    "org_member",  # member of a verified organization of 371321
+    "org_admin",  # its administrator
+    "admin",  # platform admin
+    "officer",  # county officer of 371321, the world's county
+)
+
+
+def rule(*, anonymous: Outcome, default: Outcome, unconfirmed: Outcome | None = None, **roles: Outcome):
+    unknown = set(roles) - set(ROLES)
+    assert not unknown, f"unknown roles {unknown}"
+    if unconfirmed is None:
+        unconfirmed = CONFIRM if anonymous == LOGIN else anonymous
+    expected = {role: default for role in ROLES}
+    expected.update(anonymous=anonymous, unconfirmed=unconfirmed, **roles)
+    return expected
+
+
+def public(ok: Outcome = OK, **roles):
+    """Everyone, signed in or not, gets ``ok``."""
+    return rule(anonymous=ok, default=ok, **roles)
+
+
+def signed_in(ok: Outcome = OK, **roles):
+    """Any signed-in user with a confirmed email."""
+    return rule(anonymous=LOGIN, default=ok, **roles)
+
+
+def county_officer(ok: Outcome = OK, denied: Outcome = FORBIDDEN, **roles):
+    """Officers of the county (371321) only; every other signed-in user gets ``denied``."""
+    return rule(anonymous=LOGIN, default=denied, officer=ok, **roles)
+
+
+def officers_and_admin(ok: Outcome = OK, denied: Outcome = FORBIDDEN, **roles):
+    """Any county officer and the platform admin."""
+    return rule(anonymous=LOGIN, default=denied, officer=ok, other_officer=ok, admin=ok, **roles)
+
+
+def org_members(ok: Outcome = OK, denied: Outcome = NOT_FOUND, **roles):
+    """Members (and admins) of an organization, about their own organization."""
+    return rule(anonymous=LOGIN, default=denied, org_member=ok, org_admin=ok, **roles)
+
+
+def org_admin_only(ok: Outcome = REDIRECT, member: Outcome = FORBIDDEN, denied: Outcome = NOT_FOUND, **roles):
+    """The organization's administrator; its plain members get ``member``,
+    users of no organization ``denied``."""
+    return rule(anonymous=LOGIN, default=denied, org_admin=ok, org_member=member, **roles)
+
+
+# === the world ==================================================================
+
+
+class _W:
+    """``W.name``: the attribute ``name`` of the test's World."""
+
+    def __getattr__(self, name: str):
+        return Ref(name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ref:
+    name: str
+
+
+W = _W()
+
+
+@dataclasses.dataclass
+class World:
+    tokens: dict[str, str]  # role -> session token of its user
+    county: str
+    other_county: str
+    published_catalog: int
+    published_item: int
+    draft_catalog: int
+    draft_category: int
+    draft_leaf_category: int
+    draft_item: int
+    organization: int
+    pending_organization: int
+    document: int
+    member_assignment: int
+    invitation: int
+    invitation_token: str
+    notification: int
+    confirm_token: str
+    reset_token: str
+
+
+_FAST_HASH: dict[str, str] = {}
+
+
+def _build_world(app, session, monkeypatch) -> World:
+    from procure.notifications import services as notification_services
+    from procure.organizations import services as org_services
+    from tests.organizations import files
+
+    # One scrypt hash and no strength estimate for the users of the world
+    # (all have the same good password): keeps the world cheap to build.
+    # The matrix signs users in through the session, not the login form.
+    if not _FAST_HASH:
+        _FAST_HASH["hash"] = account_services.hash_password(factories.PASSWORD)
+    monkeypatch.setattr(account_services, "hash_password", lambda _password: _FAST_HASH["hash"])
+    monkeypatch.setattr(account_services, "check_password_strength", lambda *_args, **_kw: None)
+    # Emails are beside the point here: notifications stay in the outbox.
+    monkeypatch.setattr(notification_services, "dispatch", lambda _ids: None)
+
+    officer = factories.officer("371321")
+    users = {
+        "unconfirmed": factories.user(confirmed=False),
+        "other_officer": factories.officer("371302"),
+        "township": factories.township_officer("371321101"),
+        "evaluator": factories.user(Role.EVALUATOR),
+        "admin": factories.admin(),
+        "officer": officer,
+    }
+    org_admin = factories.user()
+    org = factories.organization("371321", status="verified", admin_user=org_admin, officer_user=officer)
+    users["org_admin"] = org_admin
+    users["org_member"] = factories.org_member(org)
+    pending = factories.organization("371321", status="pending")
+
+    settings = org_services.UploadSettings(root=Path(app.instance_path) / "uploads" / "organizations", max_bytes=10**6)
+    document = org_services.add_document(
+        session, org, org_services.Upload("registration_certificate", "证书.pdf", files.pdf()),
+        uploaded_by=org_admin, settings=settings,
+    )
+    invitation, invitation_token = org_services.invite(session, org, email="invitee@example.com", invited_by=org_admin)
+    member_assignment = next(r for r in users["org_member"].roles if r.organization_id == org.id)
+    notification = notification_services.notify(
+        session, event_key="access-matrix", template="test_message", context={"title": "矩阵", "message": "测试"},
+        recipient=officer,
+    )
+    session.commit()
+
+    published = factories.catalog_with_items("371321", 2026)
+    draft = factories.catalog_with_items("371321", 2027, publish=False)
+    published_item = session.scalars(_items_of(published.id)).first()
+    draft_item = session.scalars(_items_of(draft.id)).first()
+    draft_top = session.scalar(
+        select(Category.id).where(Category.catalog_id == draft.id, Category.parent_id.is_(None)).order_by(Category.id)
+    )
+
+    return World(
+        tokens={role: user.session_token for role, user in users.items()},
+        county="371321",
+        other_county="371302",
+        published_catalog=published.id,
+        published_item=published_item.id,
+        draft_catalog=draft.id,
+        draft_category=draft_top,
+        draft_leaf_category=draft_item.category_id,
+        draft_item=draft_item.id,
+        organization=org.id,
+        pending_organization=pending.id,
+        document=document.id,
+        member_assignment=member_assignment.id,
+        invitation=invitation.id,
+        invitation_token=invitation_token,
+        notification=notification.id,
+        confirm_token=account_services.confirmation_token(users["unconfirmed"]),
+        reset_token=account_services.reset_token(officer),
+    )
+
+
+def _items_of(catalog_id: int):
+    return (
+        select(Item).join(Category, Item.category_id == Category.id)
+        .where(Category.catalog_id == catalog_id).order_by(Item.id)
+    )
+
+
+# === the matrix =================================================================
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    endpoint: str
+    expected: dict
+    method: str | None
+    data: dict | None
+    mutates: bool
+    case: str
+    args: dict
+
+    def __init__(self, endpoint, expected, *, method=None, data=None, mutates=False, case="", **args):
+        """``mutates``: an allowed request changes stored data (so the entry
+        gets a world of its own); ``case``: a second entry for the same
+        endpoint (e.g. a draft and a published catalog)."""
+        for name, value in dict(endpoint=endpoint, expected=expected, method=method, data=data, mutates=mutates,
+                                case=case, args=args).items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def key(self) -> str:
+        return f"{self.endpoint}#{self.case}" if self.case else self.endpoint
+
+
+MATRIX_ENTRIES = [
+    # --- site ------------------------------------------------------------------
+    Route("site.home", public()),
+    Route("site.healthz", public()),
+    Route("site.set_language", public(REDIRECT), code="en", mutates=True),  # stores the user's choice
+    Route("static", public(), filename="procure.css"),
+    Route("bootstrap.static", public(), filename="css/bootstrap.min.css"),
+    # --- accounts --------------------------------------------------------------
+    Route("accounts.login", public()),
+    Route("accounts.logout", public(to("/"))),
+    Route("accounts.change_password", signed_in()),
+    Route("accounts.unconfirmed", rule(anonymous=LOGIN, unconfirmed=OK, default=to("/"))),
+    # Sends a new link to the unconfirmed user; everyone else is sent on (the
+    # page itself then sends anonymous visitors to the login form).
+    Route("accounts.resend_confirmation", public(CONFIRM), mutates=True),
+    # The link confirms whoever opens it first (here: the anonymous visitor,
+    # sent to log in); afterwards it is used up.
+    Route("accounts.confirm_email", rule(anonymous=LOGIN, unconfirmed=BAD, default=BAD), token=W.confirm_token,
+          mutates=True),
+    Route("accounts.reset_request", public()),
+    Route("accounts.reset_password", public(), token=W.reset_token),
+    # --- notifications (the inbox) ----------------------------------------------
+    Route("notifications.index", signed_in()),
+    Route("notifications.show", signed_in(NOT_FOUND, officer=OK), notification_id=W.notification,
+          mutates=True),  # marks it read
+    Route("notifications.read_all", signed_in(REDIRECT), mutates=True),
+    # --- catalogs: public pages --------------------------------------------------
+    Route("catalog.county", public(), code=W.county),
+    Route("catalog.county_year", public(), code=W.county, year=2026),
+    Route("catalog.public_catalog", public(), catalog_id=W.published_catalog),
+    Route("catalog.public_catalog", public(NOT_FOUND), catalog_id=W.draft_catalog, case="draft"),
+    Route("catalog.public_item", public(), item_id=W.published_item),
+    Route("catalog.public_item", public(NOT_FOUND), item_id=W.draft_item, case="draft"),
+    # --- catalogs: management by the county's officers ---------------------------
+    Route("catalog.manage_index", county_officer(other_officer=OK)),  # each officer sees their own county
+    Route("catalog.manage_create_draft", county_officer(REDIRECT), code=W.county),
+    Route("catalog.manage_catalog", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    Route("catalog.manage_catalog", county_officer(), catalog_id=W.published_catalog, case="published"),
+    Route("catalog.manage_add_category", county_officer(REDIRECT, denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    Route("catalog.manage_rename_category", county_officer(REDIRECT, denied=NOT_FOUND), catalog_id=W.draft_catalog,
+          category_id=W.draft_category),
+    Route("catalog.manage_delete_category", county_officer(REDIRECT, denied=NOT_FOUND), catalog_id=W.draft_catalog,
+          category_id=W.draft_category, mutates=True),
+    Route("catalog.manage_add_item", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog,
+          category_id=W.draft_leaf_category),
+    Route("catalog.manage_edit_item", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog,
+          item_id=W.draft_item),
+    Route("catalog.manage_delete_item", county_officer(REDIRECT, denied=NOT_FOUND), catalog_id=W.draft_catalog,
+          item_id=W.draft_item, mutates=True),
+    Route("catalog.manage_publish", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    Route("catalog.manage_delete_draft", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    Route("catalog.manage_import", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    Route("catalog.manage_export", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    Route("catalog.manage_changes", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    # --- organizations: public ---------------------------------------------------
+    Route("organizations.directory", public()),
+    Route("organizations.public_page", public(), org_id=W.organization),
+    Route("organizations.public_page", public(NOT_FOUND), org_id=W.pending_organization, case="pending"),
+    # Anyone may register; a signed-in user only while holding no role at all.
+    Route("organizations.register", rule(anonymous=OK, default=FORBIDDEN, org_member=to("/organizations/mine"),
+                                         org_admin=to("/organizations/mine"))),
+    Route("organizations.accept_invitation", public(), token=W.invitation_token),
+    # --- organizations: their own pages -------------------------------------------
+    Route("organizations.mine", org_members()),
+    Route("organizations.members", org_members()),
+    Route("organizations.edit", org_admin_only(OK)),
+    Route("organizations.resubmit", org_admin_only()),
+    Route("organizations.upload_document", org_admin_only()),
+    Route("organizations.delete_document", org_admin_only(), doc_id=W.document, mutates=True),
+    Route("organizations.invite", org_admin_only()),
+    Route("organizations.revoke_invitation", org_admin_only(), invitation_id=W.invitation, mutates=True),
+    Route("organizations.remove_member", org_admin_only(), assignment_id=W.member_assignment, mutates=True),
+    Route("organizations.set_member_role", org_admin_only(), assignment_id=W.member_assignment, mutates=True),
+    # Private documents: the organization, the officers of its county, platform admins.
+    Route("organizations.download_document", org_members(officer=OK, admin=OK), doc_id=W.document),
+    # --- organizations: review by the officers of the home county ------------------
+    Route("organizations.queue", officers_and_admin()),
+    Route("organizations.review", county_officer(denied=NOT_FOUND, admin=OK), org_id=W.pending_organization),
+    Route("organizations.approve", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.pending_organization,
+          mutates=True),
+    Route("organizations.reject", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.pending_organization),
+    Route("organizations.request_info", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.pending_organization),
+    Route("organizations.suspend", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.organization),
+    Route("organizations.lift", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.organization),
+]
+
+MATRIX = {entry.key: entry for entry in MATRIX_ENTRIES}
+assert len(MATRIX) == len(MATRIX_ENTRIES), "an endpoint is listed twice (give the second one a case=)"
+
+
+# === the tests ==================================================================
+
+
+def _resolve(value, world: World):
+    if isinstance(value, Ref):
+        return getattr(world, value.name)
+    return value
+
+
+def _url(app, entry: Route, world: World) -> str:
+    from flask import url_for
+
+    args = {name: _resolve(value, world) for name, value in entry.args.items()}
+    with app.test_request_context():
+        return url_for(entry.endpoint, **args)
+
+
+def _method(app, entry: Route) -> str:
+    if entry.method:
+        return entry.method
+    methods = set().union(*(r.methods for r in app.url_map.iter_rules(entry.endpoint)))
+    return "GET" if "GET" in methods else "POST"
+
+
+def _client_as(app, role: str, world: World):
+    """A client signed in as ``role`` (through the session, as Flask-Login
+    stores it) and the CSRF token of its session (as Flask-WTF makes it)."""
+    client = app.test_client()
+    raw = secrets.token_hex(20)
+    with client.session_transaction() as s:
+        s["csrf_token"] = raw
+        if role != "anonymous":
+            s["_user_id"] = world.tokens[role]
+            s["_fresh"] = True
+    return client, URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def _fingerprint(session) -> str:
+    """Every stored row of the world: a request that changes any of them shows."""
+    from procure.extensions import db
+
+    session.expire_all()
+    parts = []
+    for table in db.metadata.sorted_tables:
+        if table.name in ("divisions", "alembic_version"):
+            continue
+        rows = session.execute(select(table).order_by(*table.primary_key.columns)).all()
+        parts.append(f"{table.name}:{[tuple(map(str, row)) for row in rows]}")
+    return "\n".join(parts)
+
+
+def _check(app, entry: Route, world: World) -> None:
+    from procure.extensions import limiter
+
+    url = _url(app, entry, world)
+    method = _method(app, entry)
+    problems = []
+    for role in ROLES:
+        limiter.reset()
+        client, token = _client_as(app, role, world)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.open(url, method=method, data={"csrf_token": token, **(entry.data or {})})
+        expected = entry.expected[role]
+        if not expected.matches(response):
+            location = response.headers.get("Location", "")
+            problems.append(f"  {role:14} expected {expected}, got {response.status_code} {location}")
+            continue
+        assert_secure_headers(response)
+        if response.mimetype == "text/html" and response.status_code == 200:
+            assert_csp_clean(response.get_data(as_text=True))
+    assert not problems, f"{method} {url} ({entry.key}):\n" + "\n".join(problems)
+
+
+def test_matrix_lists_every_route(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    listed = {entry.endpoint for entry in MATRIX_ENTRIES}
+    rules = {r.endpoint: r.rule for r in app.url_map.iter_rules()}
+    missing = sorted(endpoints - listed)
+    stale = sorted(listed - endpoints)
+    assert not missing, "routes missing from tests/test_access_matrix.py MATRIX (add an entry each):\n" + "\n".join(
+        f"  {e}  {rules[e]}" for e in missing
+    )
+    assert not stale, f"MATRIX lists endpoints that no longer exist: {stale}"
+
+
+@pytest.fixture(scope="class")
+def shared_world(app):
+    """One world for the entries that change nothing (removed after them)."""
+    from procure.extensions import db
+    from tests.conftest import _truncate
+
+    with app.app_context():
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            world = _build_world(app, db.session, monkeypatch)
+        db.session.commit()
+        yield world
+        db.session.rollback()
+        _truncate()
+        db.session.remove()
+
+
+class TestReadOnly:
+    """Entries whose requests change nothing share one world (built once);
+    each test proves it changed nothing."""
+
+    @pytest.mark.parametrize("key", sorted(k for k, e in MATRIX.items() if not e.mutates))
+    def test_access(self, app, shared_world, key):
+        from procure.extensions import db
+
+        with app.app_context():
+            before = _fingerprint(db.session)
+            _check(app, MATRIX[key], shared_world)
+            after = _fingerprint(db.session)
+            db.session.remove()
+        assert before == after, f"{key} changed stored data: mark its entry mutates=True"
+
+
+@pytest.mark.parametrize("key", sorted(k for k, e in MATRIX.items() if e.mutates))
+def test_access_changing_data(app, session, monkeypatch, key):
+    """Entries whose allowed requests change data: a world of their own."""
+    _check(app, MATRIX[key], _build_world(app, session, monkeypatch))
