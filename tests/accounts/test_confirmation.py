@@ -79,6 +79,7 @@ def test_unconfirmed_user_is_kept_to_public_pages(client, session, mailbox):
     home = client.get("/")
     assert home.status_code == 200
     assert "尚未确认" in home.get_data(as_text=True)
+    assert 'action="/account/logout"' in home.get_data(as_text=True)  # and can sign out from anywhere
     page = client.get("/account/unconfirmed")
     assert page.status_code == 200 and "new@example.com" in page.get_data(as_text=True)
 
