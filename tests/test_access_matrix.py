@@ -313,6 +313,7 @@ MATRIX_ENTRIES = [
           mutates=True),
     Route("accounts.reset_request", public()),
     Route("accounts.reset_password", public(), token=W.reset_token),
+    Route("accounts.users", signed_in(FORBIDDEN, admin=OK)),
     # --- notifications (the inbox) ----------------------------------------------
     Route("notifications.index", signed_in()),
     Route("notifications.show", signed_in(NOT_FOUND, officer=OK), notification_id=W.notification,

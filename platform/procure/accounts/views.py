@@ -29,8 +29,8 @@ from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from procure import timeutil
-from procure.accounts import forms, services
+from procure import policy, timeutil
+from procure.accounts import forms, queries, services
 from procure.accounts.gate import pending_user
 from procure.accounts.tokens import InvalidToken
 from procure.errors import DomainError
@@ -288,3 +288,15 @@ def reset_password(token: str):
             flash(_("密码已重设，所有设备上的登录均已失效。请用新密码登录。"), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
+
+
+# === platform admin ==========================================================
+
+
+@bp.route("/users")
+@login_required
+def users():
+    """The platform admin's list of accounts and their roles (read-only)."""
+    policy.require(policy.can_list_users(current_user))
+    query = request.args.get("q", "")[:100]
+    return render_template("accounts/users.html", users=queries.all_users(db.session, query=query), query=query)
