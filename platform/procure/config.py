@@ -28,22 +28,54 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key(env: str, instance: Path) -> str:
-    key = _env("SECRET_KEY")
-    if key:
-        if env == "production" and len(key) < 32:
-            raise ConfigError("PROCURE_SECRET_KEY must be at least 32 characters in production")
-        return key
-    if env == "production":
+# Placeholders people paste from examples; never accepted in production.
+WEAK_KEY_MARKERS = ("change-me", "changeme", "change_me", "replace-me", "your-secret", "example", "dev-secret")
+MIN_PRODUCTION_KEY_LENGTH = 32
+
+
+def check_production_key(key: str | None) -> None:
+    """Refuse a missing, short, placeholder or low-entropy key in production."""
+    if not key:
         raise ConfigError("PROCURE_SECRET_KEY is required in production")
-    # Embedded default: generate once and keep it in instance/ so sessions
-    # survive restarts.
-    instance.mkdir(parents=True, exist_ok=True)
+    if len(key) < MIN_PRODUCTION_KEY_LENGTH:
+        raise ConfigError(
+            f"PROCURE_SECRET_KEY must be at least {MIN_PRODUCTION_KEY_LENGTH} characters in production"
+        )
+    lowered = key.lower()
+    if any(marker in lowered for marker in WEAK_KEY_MARKERS) or len(set(key)) < 10:
+        raise ConfigError("PROCURE_SECRET_KEY must be a real random secret in production")
+
+
+def _embedded_secret_key(instance: Path) -> str:
+    """Generate the key once and keep it in instance/ (mode 0600), so sessions
+    survive restarts. Safe when several processes start at once (web, worker,
+    beat): the file appears atomically, complete, or not at all."""
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        instance.mkdir(parents=True, exist_ok=True)
+        tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)  # fails if another process won the race
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if not key:
+        raise ConfigError(f"{path} is empty: delete it to generate a new key")
+    return key
+
+
+def _secret_key(env: str, instance: Path) -> str:
+    key = _env("SECRET_KEY")
+    if env == "production":
+        check_production_key(key)
+        return key
+    return key or _embedded_secret_key(instance)
 
 
 def load(overrides: dict | None = None) -> dict:
@@ -52,13 +84,18 @@ def load(overrides: dict | None = None) -> dict:
     env = overrides.get("ENV") or _env("ENV", "development")
     instance = Path(overrides.get("INSTANCE_PATH") or _env("INSTANCE_PATH") or DEFAULT_INSTANCE)
     database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'procure.sqlite'}"
+    # Embedded broker: kombu's SQLAlchemy transport on a SQLite file (kombu's
+    # filesystem:// transport crashes under load, kombu issue 1551).
     broker_url = _env("BROKER_URL") or f"sqla+sqlite:///{instance / 'broker.sqlite'}"
+    base_url = _env("BASE_URL", "http://127.0.0.1:5000")
     config = {
         "ENV": env,
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BROKER_URL": broker_url,
+        # Celery queue the web enqueues to and the worker consumes.
+        "TASK_QUEUE": _env("TASK_QUEUE", "procure"),
         # Redis-backed rate limits when a Redis broker is configured.
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URL")
         or (broker_url if broker_url.startswith("redis") else "memory://"),
@@ -73,7 +110,7 @@ def load(overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_LIMIT_PER_EMAIL": _env("PASSWORD_RESET_LIMIT_PER_EMAIL", "5 per hour"),
         "PASSWORD_RESET_LIMIT_PER_IP": _env("PASSWORD_RESET_LIMIT_PER_IP", "20 per hour"),
         "CONFIRM_RESEND_LIMIT": _env("CONFIRM_RESEND_LIMIT", "3 per 10 minutes"),
-        "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": base_url,
         "TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
         "SMTP_HOST": _env("SMTP_HOST"),
         "SMTP_PORT": int(_env("SMTP_PORT", "25")),
@@ -91,10 +128,12 @@ def load(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env == "production",
+        # Secure cookies whenever the site is served over https (a production
+        # site behind http only, e.g. compose on localhost, still logs in).
+        "SESSION_COOKIE_SECURE": _bool("COOKIE_SECURE", base_url.startswith("https://")),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_SECURE": _bool("COOKIE_SECURE", base_url.startswith("https://")),
         # Catalog import limits (province config).
         "CATALOG_IMPORT_MAX_ROWS": int(_env("CATALOG_IMPORT_MAX_ROWS", "5000")),
         "CATALOG_IMPORT_MAX_BYTES": int(_env("CATALOG_IMPORT_MAX_BYTES", str(10 * 1024 * 1024))),
@@ -105,6 +144,6 @@ def load(overrides: dict | None = None) -> dict:
     config.update(overrides)
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(config["ENV"], Path(config["INSTANCE_PATH"]))
-    if config["ENV"] == "production" and config["SECRET_KEY"] in {"dev", "change-me", "secret"}:
-        raise ConfigError("PROCURE_SECRET_KEY must be a real secret in production")
+    if config["ENV"] == "production":
+        check_production_key(config["SECRET_KEY"])
     return config

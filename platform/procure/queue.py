@@ -1,0 +1,124 @@
+"""Enqueue background tasks by name, without importing ``workers``.
+
+``procure`` never imports ``workers`` (the worker imports ``procure``). The web
+sends a task by its name through a small Celery *client* app built from the
+same settings the worker uses (``celery_settings``), so both always agree on
+broker, queue and serializer.
+
+Send tasks only after the database transaction they depend on has committed:
+the worker may pick the message up at once, and must see the committed rows::
+
+    notification = services.queue_email(db.session, ...)
+    db.session.commit()
+    enqueue("workers.tasks.send_email", notification.id)
+
+Arguments must be JSON-serialisable (ids, not objects).
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import current_app
+
+_clients: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Celery settings derived from the Flask config; shared by the worker app
+    (``workers.celery_app``) and the enqueue-only client here."""
+    broker_url = config["BROKER_URL"]
+    settings: dict[str, Any] = {
+        "broker_url": broker_url,
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": config.get("TASK_QUEUE", "procure"),
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        # No result backend: tasks write their effects to the database.
+        "task_ignore_result": True,
+        "result_backend": None,
+        "result_expires": None,  # no daily celery.backend_cleanup entry in beat
+        # A task is acknowledged when it finished, and redelivered if the
+        # worker process died under it (tasks must be idempotent).
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "timezone": config.get("TIMEZONE", "Asia/Shanghai"),
+        "enable_utc": True,
+        "beat_schedule_filename": str(Path(config["INSTANCE_PATH"]) / "celerybeat-schedule"),
+    }
+    if is_embedded_broker(broker_url):
+        # kombu's SQLAlchemy transport has no fanout: no remote control,
+        # gossip or mingle (they would only poll tables for nothing). A generous
+        # SQLite busy timeout lets web, worker and beat write the file at once.
+        settings["worker_enable_remote_control"] = False
+        # (kombu hands every transport option of this transport to
+        # sqlalchemy.create_engine, so only engine arguments belong here.)
+        settings["broker_transport_options"] = {"connect_args": {"timeout": 30}}
+    elif broker_url.startswith(("redis://", "rediss://")):
+        # A task running longer than this would be delivered twice (acks_late).
+        settings["broker_transport_options"] = {"visibility_timeout": 3600}
+    return settings
+
+
+def is_embedded_broker(broker_url: str) -> bool:
+    return broker_url.startswith(("sqla+", "sqlalchemy+"))
+
+
+def prepare_broker(config: Mapping[str, Any]) -> None:
+    """Make the embedded broker ready before several processes use it: the
+    SQLite file in WAL mode (readers never block the one writer; the mode is
+    stored in the file) and kombu's tables created once (two processes
+    creating them at the same moment would fail). No-op for Redis."""
+    broker_url = config["BROKER_URL"]
+    if not is_embedded_broker(broker_url):
+        return
+    import fcntl
+    import sqlite3
+
+    from kombu import Connection
+    from sqlalchemy.engine import make_url
+
+    db_url = make_url(broker_url.split("+", 1)[1])
+    options = celery_settings(config)["broker_transport_options"]
+    lock_path = Path(config["INSTANCE_PATH"]) / "broker.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if db_url.get_backend_name() == "sqlite" and db_url.database not in (None, "", ":memory:"):
+            Path(db_url.database).parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(db_url.database, timeout=30) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.close()
+        with Connection(broker_url, transport_options=options) as connection:
+            channel = connection.channel()
+            try:
+                channel.session  # opens the engine and creates kombu's tables
+            finally:
+                channel.close()
+
+
+def _client(config: Mapping[str, Any]):
+    key = (config["BROKER_URL"], config.get("TASK_QUEUE", "procure"))
+    client = _clients.get(key)
+    if client is None:
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                from celery import Celery
+
+                client = Celery("procure-client", set_as_current=False)
+                client.conf.update(celery_settings(config))
+                _clients[key] = client
+    return client
+
+
+def enqueue(task_name: str, *args: Any, **kwargs: Any) -> str:
+    """Send the task ``task_name`` (e.g. ``"workers.tasks.send_email"``) with
+    JSON arguments to the worker; returns the task id. Call after commit."""
+    client = _client(current_app.config)
+    result = client.send_task(task_name, args=args, kwargs=kwargs)
+    return result.id

@@ -1,0 +1,130 @@
+"""A real worker process on a real broker (Redis when PROCURE_TEST_REDIS_URL is
+set, the embedded SQLAlchemy transport otherwise), beat's schedule, and the
+periodic lock."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from procure.accounts.models import User
+from procure.queue import enqueue
+from procure.timeutil import utcnow
+from tests import factories
+from tests.fixtures.worker import ROOT, wait_for
+from workers import health
+from workers.locks import periodic_lock
+
+pytestmark = pytest.mark.worker
+
+
+def _name_in_db(session, user_id):
+    session.rollback()  # end any snapshot: see what the worker committed
+    return session.scalar(sa.select(User.name).where(User.id == user_id))
+
+
+def test_task_enqueued_after_commit_changes_the_database(celery_worker, session):
+    user = factories.user()  # committed
+    enqueue("tests.probe.rename_user", user.id, "后台任务改的名字")
+    wait_for(
+        lambda: _name_in_db(session, user.id) == "后台任务改的名字",
+        timeout=30, message=f"the worker to rename the user; worker log:\n{celery_worker.log()[-3000:]}",
+    )
+
+
+def test_many_tasks_from_several_threads_are_each_run_once(celery_worker, session, tmp_path, app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = tmp_path / "lines"
+
+    def send(i):
+        with app.app_context():
+            enqueue("tests.probe.append_line", str(out), f"line-{i}")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(send, range(40)))
+    wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 40, timeout=60, message="40 tasks")
+    time.sleep(0.5)  # a duplicate delivery would show up now
+    assert sorted(out.read_text().splitlines()) == sorted(f"line-{i}" for i in range(40))
+
+
+def test_heartbeat_task_records_the_beat(celery_worker, app_ctx):
+    before = utcnow()
+    enqueue("workers.tasks.heartbeat")
+    beat = wait_for(lambda: (lambda t: t if t and t >= before else None)(health.last_heartbeat()),
+                    timeout=30, message="a heartbeat")
+    assert beat <= utcnow()
+
+
+def test_lock_keeps_a_periodic_task_from_overlapping(celery_worker, app_ctx):
+    stamp = health.record_heartbeat()
+    with periodic_lock("heartbeat", timeout=60) as acquired:
+        assert acquired
+        task_id = enqueue("workers.tasks.heartbeat")
+        wait_for(lambda: f"{task_id}] succeeded" in celery_worker.log(), timeout=30, message="the skipped run")
+        assert f"{task_id}] succeeded in" in celery_worker.log()
+        assert health.last_heartbeat() == stamp  # the overlapping run did nothing
+    task_id = enqueue("workers.tasks.heartbeat")
+    wait_for(lambda: f"{task_id}] succeeded" in celery_worker.log(), timeout=30, message="the second run")
+    assert health.last_heartbeat() > stamp
+
+
+def test_beat_schedule_holds_the_periodic_tasks(celery_app):
+    from workers.schedule import beat_schedule
+
+    schedule = celery_app.conf.beat_schedule
+    assert schedule == beat_schedule
+    assert schedule["heartbeat"]["task"] == "workers.tasks.heartbeat"
+    for entry in schedule.values():
+        assert entry["task"] in celery_app.tasks, f"{entry['task']} is scheduled but not registered"
+
+
+def test_beat_process_sends_the_heartbeat_the_worker_records(celery_worker, app, app_ctx, tmp_path):
+    before = utcnow()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCURE_")}
+    env.update(
+        PROCURE_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        PROCURE_BROKER_URL=celery_worker.broker_url,
+        PROCURE_TASK_QUEUE=celery_worker.queue,
+        PROCURE_INSTANCE_PATH=app.config["INSTANCE_PATH"],
+        PROCURE_SECRET_KEY=app.config["SECRET_KEY"],
+        PROCURE_HEARTBEAT_SECONDS="0.5",
+    )
+    log = tmp_path / "beat.log"
+    with open(log, "wb") as out:
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
+             "--schedule", str(tmp_path / "beat-schedule")],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: (lambda t: t and t >= before)(health.last_heartbeat()),
+                 timeout=45, message=f"beat's heartbeat; beat log:\n{log.read_text()[-3000:]}")
+    finally:
+        beat.terminate()
+        beat.wait(timeout=30)
+
+
+def test_periodic_lock_is_exclusive_and_released(app, broker, app_ctx):
+    with periodic_lock("exclusive", timeout=30) as first:
+        with periodic_lock("exclusive", timeout=30) as second:
+            assert first and not second
+    with periodic_lock("exclusive", timeout=30) as again:
+        assert again
+
+
+@pytest.mark.skipif(not os.environ.get("PROCURE_TEST_REDIS_URL"), reason="Redis locks expire; flock needs no expiry")
+def test_redis_lock_of_a_dead_holder_expires(app, broker, app_ctx):
+    from workers.locks import key, redis_client
+
+    held = redis_client().lock(key("lock:expiring"), timeout=0.5)  # a holder that never releases
+    assert held.acquire(blocking=False)
+    with periodic_lock("expiring", timeout=30) as acquired:
+        assert not acquired
+    time.sleep(0.7)
+    with periodic_lock("expiring", timeout=30) as acquired:
+        assert acquired

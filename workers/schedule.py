@@ -1,0 +1,18 @@
+"""The beat schedule, in one place. Times are Asia/Shanghai (``timezone`` in
+the Celery settings); every periodic task takes ``workers.locks.periodic_lock``
+so two runs never overlap."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+HEARTBEAT_SECONDS = float(os.environ.get("PROCURE_HEARTBEAT_SECONDS", "60"))
+
+beat_schedule: dict[str, dict] = {
+    # Proves beat is alive: records the time of the last beat (cheap).
+    "heartbeat": {
+        "task": "workers.tasks.heartbeat",
+        "schedule": timedelta(seconds=HEARTBEAT_SECONDS),
+        "options": {"expires": HEARTBEAT_SECONDS},
+    },
+}
