@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from procure import create_app
 from procure.extensions import db
 
-pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.browser", "tests.fixtures.worker"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
