@@ -37,7 +37,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from procure.catalog import services
@@ -636,40 +636,42 @@ def import_catalog(session: Session, catalog: Catalog, fileobj_or_bytes, *, max_
 
 
 def _store(session: Session, catalog: Catalog, roots: list[_Node], report: ImportReport) -> None:
-    """Bulk inserts: one statement per category level and one for the items."""
+    """Bulk inserts: one executemany per category level and one for the items. The new
+    category ids are read back by code (unique within a catalog), which is faster than
+    INSERT … RETURNING on both SQLite and psycopg."""
     levels: list[list[_Node]] = [roots, [], []]
-    for n1 in roots:
-        levels[1].extend(n1.children.values())
-        for n2 in n1.children.values():
-            levels[2].extend(n2.children.values())
-    ids: dict[int, int] = {}
-    parents: dict[int, _Node | None] = {id(n): None for n in roots}
+    parent_code: dict[str, str | None] = {n.code: None for n in roots}
     for n1 in roots:
         for n2 in n1.children.values():
-            parents[id(n2)] = n1
+            levels[1].append(n2)
+            parent_code[n2.code] = n1.code
             for n3 in n2.children.values():
-                parents[id(n3)] = n2
-    for nodes in levels:
+                levels[2].append(n3)
+                parent_code[n3.code] = n2.code
+    ids: dict[str, int] = {}  # category code -> id
+    for level, nodes in enumerate(levels, start=1):
         if not nodes:
             continue
         rows = [
             {
                 "catalog_id": catalog.id,
-                "parent_id": ids[id(parents[id(n)])] if parents[id(n)] is not None else None,
-                "level": n.level,
+                "parent_id": ids[parent_code[n.code]] if parent_code[n.code] is not None else None,
+                "level": level,
                 "code": n.code,
                 "name": n.name,
             }
             for n in nodes
         ]
-        new_ids = session.scalars(
-            insert(Category).returning(Category.id, sort_by_parameter_order=True), rows
-        ).all()
-        ids.update({id(n): new_id for n, new_id in zip(nodes, new_ids, strict=True)})
+        session.execute(insert(Category), rows)
+        ids.update(
+            session.execute(
+                select(Category.code, Category.id).where(Category.catalog_id == catalog.id, Category.level == level)
+            ).all()
+        )
     item_rows = [
         {
             "catalog_id": catalog.id,
-            "category_id": ids[id(n3)],
+            "category_id": ids[n3.code],
             "code": item.code_hint,
             **vars(item.data),
         }
@@ -677,7 +679,8 @@ def _store(session: Session, catalog: Catalog, roots: list[_Node], report: Impor
         for item in n3.items.values()
     ]
     if item_rows:
-        # render_nulls: rows with and without a budget go in one executemany batch.
+        # render_nulls: rows with and without a budget go in one executemany batch
+        # (measured faster than RETURNING's multi-row INSERTs on psycopg).
         session.execute(insert(Item).execution_options(render_nulls=True), item_rows)
     catalog.updated_at = utcnow()
     session.flush()
