@@ -387,9 +387,9 @@ def _assign(children: list, parent_code: str, level: int, hints_of, set_code, to
 
 
 def _is_note_row(cells: dict[int, Any], header: Header) -> bool:
-    data_columns = {col for key, col in header.columns.items() if key != SEQ}
+    data_columns = {col for key, col in header.columns.items() if key not in (SEQ, CODE)}
     if not data_columns & cells.keys():
-        return True  # only 序号 or columns outside the table: numbering, footnotes
+        return True  # only 序号/编码 or columns outside the table: numbering, footnotes
     if len(cells) == 1:
         (value,) = cells.values()
         return isinstance(value, str) and bool(_NOTE_ROW.match(value.strip()))
