@@ -78,3 +78,13 @@ def _prepare_broker(sender=None, **kwargs) -> None:
     from procure.queue import prepare_broker
 
     prepare_broker(flask_app().config)
+
+
+@signals.worker_process_init.connect
+def _fresh_connections(**kwargs) -> None:
+    """In each forked pool process: never reuse a database connection that
+    the parent opened (two processes on one socket corrupt the stream)."""
+    from procure.extensions import db
+
+    with flask_app().app_context():
+        db.engine.dispose(close=False)

@@ -64,6 +64,13 @@ def banner(app, url: str) -> str:
     for account in DEMO_ACCOUNTS:
         email, name, role = account[0], account[1], account[2]
         lines.append(f"    {email:<36} {name} ({getattr(role, 'value', role)})")
+    try:  # demo organizations' administrators, where that demo data exists
+        from procure.demo.organizations import DEMO_ORGS
+    except ImportError:
+        DEMO_ORGS = []
+    for org in DEMO_ORGS:
+        email, name, status = getattr(org, "email", ""), getattr(org, "name", ""), getattr(org, "status", "")
+        lines.append(f"    {email:<36} {name} ({status})")
     lines += ["  Ctrl-C stops the site, the worker and beat.", ""]
     return "\n".join(lines)
 
