@@ -15,4 +15,10 @@ beat_schedule: dict[str, dict] = {
         "schedule": timedelta(seconds=HEARTBEAT_SECONDS),
         "options": {"expires": HEARTBEAT_SECONDS},
     },
+    # Emails whose hand-off to the worker was lost, or that failed: again.
+    "flush_outbox": {
+        "task": "workers.tasks.flush_outbox",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
 }

@@ -29,3 +29,54 @@ def heartbeat() -> str | None:
         if not acquired:
             return None
         return health.record_heartbeat().isoformat()
+
+
+# -- notifications ----------------------------------------------------------
+
+
+class EmailNotSent(Exception):
+    """The SMTP server did not take the email (recorded on the notification);
+    raised so Celery retries the task with exponential back-off."""
+
+
+@celery.task(
+    name="workers.tasks.send_email",
+    autoretry_for=(EmailNotSent,),
+    retry_backoff=2,  # 0-2 s, 0-4 s, … (full jitter), at most 10 min apart
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_email(notification_id: int) -> str:
+    """Send one notification's email (idempotent: a sent one is skipped)."""
+    from procure.extensions import db
+    from procure.notifications import services as notifications
+    from procure.notifications.models import Notification
+
+    outcome = notifications.deliver(db.session, notification_id)
+    db.session.commit()
+    if outcome == "failed":
+        attempts = db.session.get(Notification, notification_id).email_attempts
+        if attempts < notifications.attempt_cap():
+            raise EmailNotSent(f"notification {notification_id}: attempt {attempts} failed")
+        log.error("notification %s: giving up after %s attempts", notification_id, attempts)
+    return outcome
+
+
+@celery.task(name="workers.tasks.flush_outbox")
+def flush_outbox() -> int | None:
+    """Hand on again the emails whose hand-off was lost or whose retries ran
+    out (periodic; see ``services.due_for_delivery``)."""
+    from procure.extensions import db
+    from procure.notifications import services as notifications
+
+    with periodic_lock("flush_outbox", timeout=300) as acquired:
+        if not acquired:
+            return None
+        ids = notifications.due_for_delivery(db.session)
+        db.session.rollback()
+        for notification_id in ids:
+            send_email.delay(notification_id)
+        if ids:
+            log.info("outbox: re-sent %s email(s) to the queue", len(ids))
+        return len(ids)
