@@ -256,3 +256,26 @@ def test_wrong_transitions_are_refused(session, officer, applicant):
         services.approve(session, applicant, officer=officer)
     with pytest.raises(DomainError):
         services.request_info(session, applicant, officer=officer, message="x")
+
+
+def test_suspended_organization_cannot_change_name_code_or_type(session, officer):
+    from procure.errors import DomainError
+
+    org = factories.organization(status="verified", officer_user=officer)
+    services.suspend(session, org, officer=officer, reason="失信", until=date.today() + timedelta(days=30))
+    session.commit()
+    data = factories.org_data(name="换个名字逃避暂停", credit_code=org.credit_code, org_type=org.org_type.value)
+    with pytest.raises(DomainError, match="暂停期间不能变更"):
+        services.update(session, org, data, actor=officer)
+    session.rollback()
+    session.refresh(org)
+    assert org.status == OrgStatus.SUSPENDED and org.name != "换个名字逃避暂停"
+
+
+def test_changing_the_code_to_one_already_registered_is_refused(session, officer):
+    first = factories.organization(status="verified", officer_user=officer)
+    second = factories.organization(status="verified", officer_user=officer)
+    data = factories.org_data(name=second.name, credit_code=first.credit_code.lower())
+    with pytest.raises(services.DuplicateCode) as info:
+        services.update(session, second, data, actor=officer)
+    assert info.value.organization.id == first.id
