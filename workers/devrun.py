@@ -38,7 +38,7 @@ def commands(host: str, port: int, schedule_file: Path, loglevel: str) -> dict[s
         "web": [
             python, "-m", "gunicorn", "procure:create_app()",
             "--bind", f"{host}:{port}", "--workers", "1", "--threads", "8",
-            "--access-logfile", "-", "--graceful-timeout", "5",
+            "--access-logfile", "-", "--graceful-timeout", "5", "--no-control-socket",
         ],
         "worker": [
             python, "-m", "celery", "-A", "workers.celery_app", "worker",
