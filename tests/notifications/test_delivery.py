@@ -36,6 +36,7 @@ def test_inline_delivery_reaches_the_smtp_server_with_proper_headers(app, sessio
     assert received.subject == "测试邮件：中标通知"
     assert received["Message-ID"] == f"<notification-{n.id}@procure.local>"
     assert received["Auto-Submitted"] == "auto-generated"
+    assert received["Content-Language"] == "zh-CN"
     assert received["Date"]
     assert received.message.get_content_type() == "multipart/alternative"
     parts = {p.get_content_type(): p for p in received.message.iter_parts()}

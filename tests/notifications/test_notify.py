@@ -111,6 +111,15 @@ def test_invitee_without_account_gets_email_but_no_inbox_owner(session, mailbox)
     assert n.recipient_user_id is None and n.recipient_email == "new.person@example.org"
     assert mailbox.one(to="new.person@example.org").subject.startswith("测试邮件")
     assert n.body_text.startswith("您好：")
+    assert "站内消息" not in n.body_text and "站内消息" not in n.body_html  # they have no inbox
+
+
+def test_text_body_layout(session):
+    n = notify_test(factories.user(), message="第一段。", link="/x")
+    assert "\n\n\n" not in n.body_text
+    assert n.body_text.endswith("/inbox\n")  # a user's notification is also in the inbox
+    assert "\n-- \n" in n.body_text  # signature separator (not shown in the inbox)
+    assert n.inbox_text.endswith("http://127.0.0.1:5000/x")
 
 
 def test_recipient_locale_is_used_and_explicit_locale_wins(session):

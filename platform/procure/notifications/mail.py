@@ -47,9 +47,10 @@ def build_message(notification: Notification, config: Mapping[str, Any]) -> Emai
     msg["Message-ID"] = message_id(notification, config)
     # RFC 3834: an automatic message; auto-responders should not answer it.
     msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = "zh-CN" if notification.locale.startswith("zh") else notification.locale
     msg.set_content(notification.body_text, charset="utf-8")
     msg.add_alternative(notification.body_html, subtype="html", charset="utf-8")
+    # After the bodies: set_content() clears every Content-* header.
+    msg["Content-Language"] = "zh-CN" if notification.locale.startswith("zh") else notification.locale
     return msg
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, Literal
@@ -78,6 +79,7 @@ def notify(
         "recipient_email": address,
         "base_url": config["BASE_URL"].rstrip("/"),
         "link_url": absolute_url(link, config) if link else None,
+        "in_inbox": recipient is not None,  # also kept in a user's inbox on the site
         **context,
     }
     subject, body_text, body_html = render_email(template, variables, locale=locale)
@@ -111,7 +113,8 @@ def render_email(template: str, variables: Mapping[str, Any], *, locale: str) ->
         body_text = render_template(f"{folder}/body.txt", **variables)
         body_html = render_template(f"{folder}/body.html", **variables)
     subject = " ".join(subject.split())[:300]
-    return subject, body_text.strip() + "\n", body_html
+    body_text = re.sub(r"\n{3,}", "\n\n", body_text.strip()) + "\n"
+    return subject, body_text, body_html
 
 
 def absolute_url(link: str, config: Mapping[str, Any]) -> str:
