@@ -29,16 +29,17 @@ install: $(STAMP) translations
 # Compiled catalogs (.mo) are build output, never committed.
 translations: $(STAMP)
 	@if ls $(TRANSLATIONS)/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile -q -d $(TRANSLATIONS); fi
+		$(BIN)/pybabel -q compile -d $(TRANSLATIONS); fi
 
 messages: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg --project procure --sort-by-file \
+	mkdir -p $(TRANSLATIONS)
+	$(BIN)/pybabel -q extract -F babel.cfg --project procure --sort-by-file \
 		-k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
-		-o $(TRANSLATIONS)/messages.pot platform/procure workers templates
+		-o $(TRANSLATIONS)/messages.pot .
 	@if [ -f $(TRANSLATIONS)/en/LC_MESSAGES/messages.po ]; then \
-		$(BIN)/pybabel update -q -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l en; \
+		$(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l en; \
 	else \
-		$(BIN)/pybabel init -q -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l en; fi
+		$(BIN)/pybabel -q init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l en; fi
 
 # Debian packages the browser tests need (as root, as on the CI machine).
 system-deps:
