@@ -105,3 +105,21 @@ def test_cookies_are_secure_in_production_over_https(tmp_path, monkeypatch):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
+
+
+def test_client_address_behind_a_trusted_proxy(tmp_path):
+    def seen_address(trusted: int) -> str:
+        app = create_app({"TRUSTED_PROXIES": trusted, "SECRET_KEY": "x" * 40, "INSTANCE_PATH": str(tmp_path),
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+
+        @app.get("/_remote")
+        def remote():
+            from flask_limiter.util import get_remote_address
+
+            return get_remote_address()
+
+        return app.test_client().get("/_remote", headers={"X-Forwarded-For": "203.0.113.7"},
+                                     environ_base={"REMOTE_ADDR": "172.18.0.1"}).get_data(as_text=True)
+
+    assert seen_address(0) == "172.18.0.1"  # the header is not trusted by default
+    assert seen_address(1) == "203.0.113.7"

@@ -110,6 +110,9 @@ def load(overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_LIMIT_PER_EMAIL": _env("PASSWORD_RESET_LIMIT_PER_EMAIL", "5 per hour"),
         "PASSWORD_RESET_LIMIT_PER_IP": _env("PASSWORD_RESET_LIMIT_PER_IP", "20 per hour"),
         "CONFIRM_RESEND_LIMIT": _env("CONFIRM_RESEND_LIMIT", "3 per 10 minutes"),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are
+        # trusted (0: none). Per-IP limits need the real client address.
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         "BASE_URL": base_url,
         "TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
         "SMTP_HOST": _env("SMTP_HOST"),

@@ -57,5 +57,11 @@ def rate_limited(error: RateLimitExceeded):
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # The client address (per-IP rate limits) and scheme as the proxies saw them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.after_request(add_security_headers)
     app.register_error_handler(RateLimitExceeded, rate_limited)
