@@ -10,6 +10,7 @@ import pytest
 from tests import factories
 from tests.fixtures.browser import login
 from tests.organizations import files
+from tests.organizations.conftest import fast_passwords  # noqa: F401  (autouse: scrypt once per password)
 
 pytestmark = pytest.mark.browser
 

@@ -56,3 +56,32 @@ def uploads_root(app):
     from pathlib import Path
 
     return Path(app.instance_path) / "uploads" / "organizations"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(monkeypatch):
+    """scrypt costs ~0.2 s per hash and per check; these tests create and sign in
+    many users with the same few passwords, so each (password) hash and each
+    (hash, password) check is computed once per test session. The real hashing
+    is what it is (tests/accounts); only its repetition is skipped here."""
+    from procure.accounts import services as account_services
+
+    real_hash, real_verify = account_services.hash_password, account_services.verify_password
+
+    def cached_hash(password):
+        if password not in _HASHES:
+            _HASHES[password] = real_hash(password)
+        return _HASHES[password]
+
+    def cached_verify(password_hash, password):
+        key = (password_hash, password)
+        if key not in _CHECKS:
+            _CHECKS[key] = real_verify(password_hash, password)
+        return _CHECKS[key]
+
+    monkeypatch.setattr(account_services, "hash_password", cached_hash)
+    monkeypatch.setattr(account_services, "verify_password", cached_verify)
+
+
+_HASHES: dict[str, str] = {}
+_CHECKS: dict[tuple[str, str], bool] = {}
