@@ -305,6 +305,12 @@ class OrganizationDocument(db.Model):
     def kind_label(self) -> str:
         return str(DOCUMENT_KIND_LABELS.get(self.kind, self.kind))
 
+    @property
+    def size_label(self) -> str:
+        from procure.organizations.documents import human_size
+
+        return human_size(self.size)
+
 
 class Invitation(db.Model):
     """An invitation to join an organization: the emailed link is signed and
