@@ -118,7 +118,11 @@ def _client(config: Mapping[str, Any]):
 
 def enqueue(task_name: str, *args: Any, **kwargs: Any) -> str:
     """Send the task ``task_name`` (e.g. ``"workers.tasks.send_email"``) with
-    JSON arguments to the worker; returns the task id. Call after commit."""
+    JSON arguments to the worker; returns the task id. Call after commit.
+
+    Raises (``kombu.exceptions.OperationalError``) when the broker cannot be
+    reached after Celery's short publish retries (about a second): callers
+    that must not fail keep a durable record to retry from (an outbox row)."""
     client = _client(current_app.config)
     result = client.send_task(task_name, args=args, kwargs=kwargs)
     return result.id
