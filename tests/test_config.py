@@ -1,4 +1,8 @@
-"""Settings from PROCURE_* environment variables; the secret key rules."""
+"""Settings from PROCURE_* environment variables; the secret key rules.
+
+Apps that start are built with ``config.load`` (what ``create_app`` reads):
+``create_app`` would re-bind the extension singletons (e.g. the rate
+limiter's storage) of the session's test app."""
 from __future__ import annotations
 
 import os
@@ -56,8 +60,7 @@ def test_production_refuses_a_weak_key_given_as_override(env):
 def test_production_starts_with_a_real_key_and_writes_no_key_file(env, tmp_path):
     env.setenv("PROCURE_ENV", "production")
     env.setenv("PROCURE_SECRET_KEY", STRONG_KEY)
-    app = create_app()
-    assert app.config["SECRET_KEY"] == STRONG_KEY
+    assert config.load()["SECRET_KEY"] == STRONG_KEY
     assert not (tmp_path / "instance" / "secret_key").exists()
 
 
@@ -74,12 +77,12 @@ def test_production_from_a_shell_exits_with_the_reason():
 
 
 def test_embedded_key_is_generated_once_private_and_reused(env, tmp_path):
-    first = create_app().config["SECRET_KEY"]
+    first = config.load()["SECRET_KEY"]
     path = tmp_path / "instance" / "secret_key"
     assert path.read_text().strip() == first
     assert len(first) >= 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    second = create_app().config["SECRET_KEY"]
+    second = config.load()["SECRET_KEY"]
     assert second == first
 
 
@@ -93,12 +96,12 @@ def test_embedded_key_is_the_same_for_processes_starting_together(env, tmp_path)
 
 def test_env_key_wins_over_the_embedded_one(env, tmp_path):
     env.setenv("PROCURE_SECRET_KEY", "from-the-environment")
-    assert create_app().config["SECRET_KEY"] == "from-the-environment"
+    assert config.load()["SECRET_KEY"] == "from-the-environment"
     assert not (tmp_path / "instance" / "secret_key").exists()
 
 
 def test_embedded_defaults_live_in_the_instance_folder(env, tmp_path):
-    cfg = create_app().config
+    cfg = config.load()
     instance = tmp_path / "instance"
     assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'procure.sqlite'}"
     assert cfg["BROKER_URL"] == f"sqla+sqlite:///{instance / 'broker.sqlite'}"
@@ -117,7 +120,7 @@ def test_environment_overrides(env):
     env.setenv("PROCURE_TIMEZONE", "Asia/Urumqi")
     env.setenv("PROCURE_TASK_QUEUE", "county")
     env.setenv("PROCURE_CATALOG_IMPORT_MAX_ROWS", "100")
-    cfg = create_app().config
+    cfg = config.load()
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://procure@db:5432/procure"
     assert cfg["BROKER_URL"] == "redis://redis:6379/0"
     assert cfg["RATELIMIT_STORAGE_URI"] == "redis://redis:6379/0"
@@ -132,6 +135,6 @@ def test_environment_overrides(env):
 
 def test_create_app_overrides_win_over_the_environment(env, tmp_path):
     env.setenv("PROCURE_SMTP_HOST", "mail")
-    app = create_app({"SMTP_HOST": "other", "TESTING": True})
-    assert app.config["SMTP_HOST"] == "other"
-    assert app.config["TESTING"] is True
+    cfg = config.load({"SMTP_HOST": "other", "TESTING": True})
+    assert cfg["SMTP_HOST"] == "other"
+    assert cfg["TESTING"] is True
