@@ -41,10 +41,6 @@ def township_officer(township_code: str = "371321101", **kw):
     return user(Role.TOWNSHIP_OFFICER, township_code, **kw)
 
 
-def township_officer(township_code: str = "371321101", **kw):
-    return user(Role.TOWNSHIP_OFFICER, township_code, **kw)
-
-
 # Default content of ``catalog_with_items``: (level 1, level 2, level 3, item name,
 # service content, undertaker types, mass organizations first).
 SAMPLE_ITEMS = [
