@@ -32,6 +32,15 @@ def _die_with_parent() -> None:
         pass
 
 
+def _say(message: str, err: bool = False) -> None:
+    """Print, never failing: when the terminal or a pipe (``make run | tee``)
+    has gone away, the children must still be stopped."""
+    try:
+        print(message, file=sys.stderr if err else sys.stdout, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 def commands(host: str, port: int, schedule_file: Path, loglevel: str) -> dict[str, list[str]]:
     python = sys.executable
     return {
@@ -102,7 +111,7 @@ class Supervisor:
             self.children[name] = subprocess.Popen(
                 argv, cwd=self.cwd, env=self.env, start_new_session=True, preexec_fn=_die_with_parent
             )
-            print(f"devrun: started {name} (pid {self.children[name].pid})", flush=True)
+            _say(f"devrun: started {name} (pid {self.children[name].pid})")
 
     def watch(self) -> int:
         """Wait until a signal asks to stop (0) or a child dies (1)."""
@@ -110,7 +119,7 @@ class Supervisor:
             for name, child in self.children.items():
                 code = child.poll()
                 if code is not None:
-                    print(f"devrun: {name} exited with code {code}; stopping the others", file=sys.stderr, flush=True)
+                    _say(f"devrun: {name} exited with code {code}; stopping the others", err=True)
                     self.stop()
                     return 1
             time.sleep(0.3)
@@ -123,7 +132,7 @@ class Supervisor:
     def stop(self) -> None:
         alive = {n: c for n, c in self.children.items() if c.poll() is None}
         for name, child in alive.items():
-            print(f"devrun: stopping {name}", flush=True)
+            _say(f"devrun: stopping {name}")
             # The main process only: it stops its own pool processes cleanly.
             try:
                 child.send_signal(signal.SIGTERM)
@@ -134,7 +143,7 @@ class Supervisor:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                print(f"devrun: {name} did not stop in time; killing it", file=sys.stderr, flush=True)
+                _say(f"devrun: {name} did not stop in time; killing it", err=True)
                 _signal_group(child, signal.SIGKILL)
                 child.wait()
         # Leftovers of a child's group (e.g. pool processes of a killed worker).
@@ -174,10 +183,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
-    print(banner(app, url), flush=True)
+    _say(banner(app, url))
     supervisor.start()
     code = supervisor.watch()
-    print("devrun: all stopped", flush=True)
+    _say("devrun: all stopped")
     return code
 
 
