@@ -60,7 +60,8 @@ def _safe_next(target: str | None) -> str | None:
 def _retry_text(limit: RequestLimit) -> dict:
     reset_at = datetime.fromtimestamp(limit.reset_at, timezone.utc)
     local = timeutil.localtime(reset_at, current_app.config["TIMEZONE"])
-    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    # "About N minutes": reset_at is whole seconds, rounded up by the limiter.
+    minutes = max(1, round((limit.reset_at - time.time()) / 60))
     return {"time": local.strftime("%H:%M"), "minutes": minutes}
 
 
