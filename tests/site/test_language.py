@@ -59,3 +59,24 @@ def test_logged_in_users_choice_is_stored_on_the_account(app, client, session):
     other = app.test_client()
     login(other, "o@example.com", factories.PASSWORD)
     assert html_lang(other) == "en"
+
+
+# The English catalog compiled from the committed .po (fixtures of test_translations).
+from tests.test_translations import english, english_catalog  # noqa: E402,F401
+
+
+def test_public_catalog_pages_in_english(client, english_catalog):
+    catalog = factories.catalog_with_items("371321", 2026)
+    item = next(i for i in catalog.items if i.name == "居家养老上门服务")
+    client.post("/language/en", data={"csrf_token": csrf_token(client, "/")})
+    county = client.get("/counties/371321").get_data(as_text=True)
+    assert '<html lang="en">' in county
+    for english_text in ("Catalog structure", "Supplier types", ">Search<"):
+        assert english_text in county, english_text
+    assert "目录结构" not in county and "承接主体类型" not in county
+    # The data stays as published (in Chinese); the labels around it are English.
+    assert "居家养老上门服务" in county
+    item_page = client.get(f"/items/{item.id}").get_data(as_text=True)
+    assert "服务内容" not in item_page and "社会组织" not in item_page
+    results = client.get("/counties/371321?q=养老").get_data(as_text=True)
+    assert "Service items found: 2" in results
