@@ -122,3 +122,10 @@ def _init_errors(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, handler(code))
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        # A missing or stale form token: say so in the user's language.
+        return render_template("errors/error.html", code=400, error=error, csrf_failed=True), 400

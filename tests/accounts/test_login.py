@@ -145,3 +145,11 @@ def test_change_password_refuses_bad_input_and_changes_nothing(client, session):
     assert response.status_code == 400
     session.expire_all()
     assert session.get(type(user), user.id).password_hash == before
+
+
+def test_missing_csrf_token_gets_a_chinese_explanation(client):
+    factories.officer(email="o@example.com")
+    response = client.post("/account/login", data={"email": "o@example.com", "password": factories.PASSWORD})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "缺少安全令牌" in text and "CSRF" not in text
