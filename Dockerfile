@@ -28,4 +28,4 @@ RUN pip install --no-deps -e . \
 
 USER procure
 EXPOSE 8000
-CMD ["gunicorn", "procure:create_app()", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "procure:create_app()", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "sync", "--access-logfile", "-"]
