@@ -52,7 +52,7 @@ def format_budget(value: Decimal | None) -> str:
     """A reference budget (stored in yuan) for display: ``123,456.78 元``, ``—`` if none."""
     if value is None:
         return "—"
-    return f"{Decimal(value):,.2f} 元"
+    return str(_l("%(amount)s 元", amount=f"{Decimal(value):,.2f}"))
 
 
 def _flag(value: bool) -> str:

@@ -168,5 +168,6 @@ def describe(types, notes: dict[str, str] | None = None) -> str:
     for value in sorted(set(types), key=lambda v: ORDER.index(v) if v in ORDER else len(ORDER)):
         label = str(LABELS.get(value, value))
         note = (notes.get(value) or "").strip()
-        parts.append(f"{label}（{note}）" if note else label)
-    return "、".join(parts)
+        parts.append(str(_l("%(type)s（%(note)s）", type=label, note=note)) if note else label)
+    # The list separator is language-dependent too (、 in Chinese, ", " in English).
+    return str(_l("、")).join(parts)
