@@ -132,3 +132,16 @@ def test_csrf_missing_on_reset_forms_changes_nothing(client, session, mailbox):
     before = _user(session).password_hash
     assert client.post(link, data={"password": NEW, "confirm": NEW}).status_code == 400
     assert _user(session).password_hash == before
+
+
+def test_the_database_does_not_keep_the_link_once_the_email_is_sent(client, session, mailbox):
+    from procure.notifications.models import Notification
+
+    factories.officer(email="o@example.com")
+    link = _reset_link(client, mailbox)
+    token = link.rsplit("/", 1)[-1]
+    session.expire_all()
+    stored = session.scalars(select(Notification).where(Notification.template == "password_reset")).one()
+    assert stored.email_status == "sent"
+    assert token not in (stored.body_text + stored.body_html + (stored.link or ""))
+    assert client.get(link).status_code == 200  # the emailed link itself still works

@@ -178,6 +178,10 @@ def _insert_once(session: Session, values: dict[str, Any]) -> int | None:
 # === delivery ===============================================================
 
 
+# Emails whose body carries a one-time link (a credential until used or expired).
+CREDENTIAL_TEMPLATES = frozenset({"account_confirm", "password_reset", "org_invitation"})
+
+
 def deliver(session: Session, notification_id: int, *, config: Mapping[str, Any] | None = None) -> DeliveryOutcome:
     """Send one notification's email, at most once.
 
@@ -224,6 +228,11 @@ def deliver(session: Session, notification_id: int, *, config: Mapping[str, Any]
         notification.email_status = EmailStatus.SENT
         notification.email_sent_at = utcnow()
         notification.last_error = None
+        if notification.template in CREDENTIAL_TEMPLATES:
+            # One-time links are credentials: once the email is out, the
+            # database keeps that it was sent, not the link itself.
+            notification.body_text = notification.body_html = ""
+            notification.link = None
         outcome = "sent"
     session.flush()
     return outcome
