@@ -21,4 +21,10 @@ beat_schedule: dict[str, dict] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    # Suspensions whose end date has passed are lifted (and the organization told).
+    "expire_suspensions": {
+        "task": "workers.tasks.expire_suspensions",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }

@@ -80,3 +80,23 @@ def flush_outbox() -> int | None:
         if ids:
             log.info("outbox: re-sent %s email(s) to the queue", len(ids))
         return len(ids)
+
+
+# -- organizations ------------------------------------------------------------
+
+
+@celery.task(name="workers.tasks.expire_suspensions")
+def expire_suspensions() -> int | None:
+    """Lift the suspensions whose end date has passed (periodic, idempotent)."""
+    from flask import current_app
+
+    from procure.extensions import db
+    from procure.organizations import services as organizations
+
+    with periodic_lock("expire_suspensions", timeout=600) as acquired:
+        if not acquired:
+            return None
+        today = organizations.local_today(current_app.config["TIMEZONE"])
+        lifted = organizations.expire_suspensions(db.session, today=today)
+        db.session.commit()
+        return len(lifted)
