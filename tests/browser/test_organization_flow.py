@@ -2,10 +2,12 @@
 confirm the email from the real SMTP server, get approved by the county officer
 (another browser), log in and see "verified"; a rejected applicant sees why."""
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.fixtures.browser import login
@@ -44,7 +46,7 @@ def test_register_confirm_approve_login(new_page, session, mailbox, shots):
     page = new_page()
     page.goto("/")
     page.get_by_role("link", name="注册机构").click()
-    assert page.url.endswith("/organizations/register")
+    expect(page).to_have_url(re.compile(r"/organizations/register$"))
     page.get_by_label("机构名称").fill(ORG_NAME)
     page.get_by_label("统一社会信用代码").fill(f"{code[:8]} {code[8:].lower()}")  # spaces, lowercase
     page.get_by_label("机构类型").select_option("social_service_agency")

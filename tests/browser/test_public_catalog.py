@@ -1,9 +1,11 @@
 """The public catalog pages in headless Chromium: tree, search, filters, item
 page, phone layout (issue 2)."""
 import os
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 
@@ -26,7 +28,7 @@ def test_tree_search_filter_and_item_page_without_javascript(new_page, session):
     page = new_page(java_script_enabled=False)
     page.goto("/")
     page.get_by_role("link", name="沂南县").click()
-    assert page.url.endswith("/counties/371321")
+    expect(page).to_have_url(re.compile(r"/counties/371321$"))
     assert page.title() == f"{catalog.title} · procure"
 
     # Level 1 is open, deeper levels are collapsed.
@@ -49,32 +51,35 @@ def test_tree_search_filter_and_item_page_without_javascript(new_page, session):
     # Search by a Chinese substring.
     page.get_by_label("搜索", exact=True).fill("养老")
     page.get_by_role("button", name="搜索").click()
-    assert "q=" in page.url
+    # expect() waits for the navigation the click started (plain reads do not).
+    expect(page).to_have_url(re.compile(r"q="))
     results = page.locator(".search-results li.list-group-item a.fw-semibold")
+    expect(results).to_have_count(2)
     assert sorted(results.all_inner_texts()) == ["农村幸福院运营管理", "居家养老上门服务"]
-    assert page.title().startswith("搜索“养老”")
+    expect(page).to_have_title(re.compile("^搜索“养老”"))
 
     # Add a filter: undertaker type 村级组织.
     page.get_by_label("承接主体类型").select_option("village_organization")
     page.get_by_role("button", name="搜索").click()
-    assert results.all_inner_texts() == ["农村幸福院运营管理"]
+    expect(page).to_have_url(re.compile(r"village_organization"))
+    expect(results).to_have_text(["农村幸福院运营管理"])
 
     # Mass-organizations-first only, search cleared.
     page.get_by_role("link", name="清除").click()
     page.get_by_label("仅看群团组织优先承接").check()
     page.get_by_role("button", name="搜索").click()
-    assert results.all_inner_texts() == ["农村留守儿童关爱服务"]
+    expect(results).to_have_text(["农村留守儿童关爱服务"])
 
     # Open the item page.
     results.first.click()
-    assert page.title().startswith("农村留守儿童关爱服务 · ")
+    expect(page).to_have_title(re.compile("^农村留守儿童关爱服务 · "))
     assert page.get_by_role("heading", level=1).inner_text() == "农村留守儿童关爱服务"
     fields = page.locator("dl.item-fields").inner_text()
     for expected in ("开展学业辅导", "乡镇民政办", "社会组织", "群团组织", "公共服务", "儿童福利"):
         assert expected in fields
     # Back to the catalog through the breadcrumb.
     page.locator(".breadcrumb").get_by_role("link", name="2026 年").click()
-    assert page.url.endswith("/counties/371321/2026")
+    expect(page).to_have_url(re.compile(r"/counties/371321/2026$"))
 
 
 def test_expand_and_collapse_with_javascript_and_expand_all_link(page, session):

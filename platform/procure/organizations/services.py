@@ -264,7 +264,36 @@ def _record(session: Session, org: Organization, kind: DecisionKind, actor: User
     )
     session.add(decision)
     session.flush()
+    if kind in REVIEW_REQUESTS:
+        _notify_reviewers(session, org, decision)
     return decision
+
+
+# Submissions that put an organization into the county's review queue.
+REVIEW_REQUESTS = frozenset({DecisionKind.SUBMITTED, DecisionKind.RESUBMITTED, DecisionKind.CHANGED})
+
+
+def _notify_reviewers(session: Session, org: Organization, decision: OrganizationDecision) -> None:
+    """Tell each county officer of the organization's home county that an
+    application waits in the review queue (once per submission and officer)."""
+    from procure.notifications.services import notify
+
+    officers = session.scalars(
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.role == Role.COUNTY_OFFICER, RoleAssignment.division_id == org.county_id)
+        .order_by(User.id)
+    ).all()
+    context = {
+        "organization_name": org.name,
+        "decision": decision.kind.value,
+        "county_name": org.county.name if org.county else "",
+        "flagged": bool(org.flag_budget_funded or org.flag_mass_organization or org.flag_code_mismatch
+                        or org.flag_not_eligible),
+    }
+    for officer in officers:
+        notify(session, event_key=f"org.review_request:{decision.id}", template="org_review_request",
+               context=context, recipient=officer, link=f"/manage/organizations/{org.id}")
 
 
 # === registration and edits ===================================================
