@@ -41,14 +41,14 @@ def _say(message: str, err: bool = False) -> None:
         pass
 
 
-def commands(host: str, port: int, schedule_file: Path, loglevel: str) -> dict[str, list[str]]:
+def commands(host: str, port: int, schedule_file: Path, loglevel: str, web_workers: int = 3) -> dict[str, list[str]]:
     python = sys.executable
     return {
         "web": [
             python, "-m", "gunicorn", "procure:create_app()",
             # Process workers, not threads: CPython 3.11.7 here segfaults in the
             # garbage collector under threaded rendering (seen with --threads 8).
-            "--bind", f"{host}:{port}", "--workers", "3", "--worker-class", "sync",
+            "--bind", f"{host}:{port}", "--workers", str(web_workers), "--worker-class", "sync",
             "--access-logfile", "-", "--graceful-timeout", "5", "--no-control-socket",
         ],
         "worker": [
@@ -181,7 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("PROCURE_BASE_URL", url)
     env["PYTHONUNBUFFERED"] = "1"
     schedule_file = Path(app.config["INSTANCE_PATH"]) / "celerybeat-schedule"
-    supervisor = Supervisor(commands(args.host, args.port, schedule_file, args.loglevel), env, PROJECT_ROOT)
+    # Login rate limits kept in memory are per process: with no shared (Redis)
+    # storage, one web process, so that a lockout really locks.
+    shared_limits = not app.config["RATELIMIT_STORAGE_URI"].startswith("memory")
+    web_workers = 3 if shared_limits else 1
+    supervisor = Supervisor(
+        commands(args.host, args.port, schedule_file, args.loglevel, web_workers), env, PROJECT_ROOT
+    )
 
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
