@@ -41,35 +41,22 @@ def init_app(app: Flask) -> None:
     )
     _init_login(app)
 
+    from procure.accounts.cli import users_cli
     from procure.accounts.views import bp as accounts_bp
     from procure.catalog.views import bp as catalog_bp
-    from procure.site.views import bp as site_bp
-
-    app.register_blueprint(site_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(catalog_bp)
-
-    from procure.notifications.services import install_delivery_hooks
-    from procure.notifications.views import bp as notifications_bp
-
-    app.register_blueprint(notifications_bp)
-    install_delivery_hooks()  # notification emails are handed on after commit
-
-    from procure.organizations.views import bp as organizations_bp
-
-    app.register_blueprint(organizations_bp)
-
-    from procure.accounts.cli import users_cli
     from procure.demo.cli import demo_cli
     from procure.geo.cli import geo_cli
-
-    app.cli.add_command(geo_cli)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(demo_cli)
-
     from procure.notifications.cli import notifications_cli
+    from procure.notifications.services import install_delivery_hooks
+    from procure.notifications.views import bp as notifications_bp
+    from procure.organizations.views import bp as organizations_bp
+    from procure.site.views import bp as site_bp
 
-    app.cli.add_command(notifications_cli)
+    for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp):
+        app.register_blueprint(blueprint)
+    for command_group in (geo_cli, users_cli, demo_cli, notifications_cli):
+        app.cli.add_command(command_group)
+    install_delivery_hooks()  # notification emails are handed on after commit
 
     _init_templates(app)
     _init_errors(app)
