@@ -140,6 +140,9 @@ def load(overrides: dict | None = None) -> dict:
         # Catalog import limits (province config).
         "CATALOG_IMPORT_MAX_ROWS": int(_env("CATALOG_IMPORT_MAX_ROWS", "5000")),
         "CATALOG_IMPORT_MAX_BYTES": int(_env("CATALOG_IMPORT_MAX_BYTES", str(10 * 1024 * 1024))),
+        # Catalog pages: above this many items a catalog's tree shows categories
+        # only, and a category's items on a page of their own (light on a phone).
+        "CATALOG_TREE_INLINE_ITEMS": int(_env("CATALOG_TREE_INLINE_ITEMS", "300")),
         # Organization documents (registration certificate etc.): size limit per file.
         "ORG_DOCUMENT_MAX_BYTES": int(_env("ORG_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))),
         "OCDS_PREFIX": _env("OCDS_PREFIX", "ocds-procure-"),

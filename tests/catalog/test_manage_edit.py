@@ -446,9 +446,7 @@ def test_post_without_csrf_token_is_refused(officer_client, draft):
 
 
 def test_large_catalog_shows_an_outline_and_one_level_2_category_at_a_time(officer_client, draft, monkeypatch):
-    from procure.catalog import views
-
-    monkeypatch.setattr(views, "INLINE_ITEMS_LIMIT", 2)
+    monkeypatch.setitem(officer_client.application.config, "CATALOG_TREE_INLINE_ITEMS", 2)
     base = f"/manage/catalogs/{draft.id}"
     outline = officer_client.get(base).get_data(as_text=True)
     level2 = category(draft.id, "养老服务")

@@ -261,12 +261,10 @@ def test_category_listing(client):
 
 
 def test_large_catalog_tree_links_to_category_lists(client, monkeypatch):
-    from procure.catalog import views
-
     factories.catalog_with_items(YINAN, 2026)
-    monkeypatch.setattr(views, "TREE_INLINE_ITEMS_MAX", 3)
+    monkeypatch.setitem(client.application.config, "CATALOG_TREE_INLINE_ITEMS", 3)
     html = text(client.get("/counties/371321"))
     assert 'href="/items/' not in html
     assert 'href="/counties/371321?cat=A0101">查看本目录的 1 个服务事项' in html
-    monkeypatch.setattr(views, "TREE_INLINE_ITEMS_MAX", 4)
+    monkeypatch.setitem(client.application.config, "CATALOG_TREE_INLINE_ITEMS", 4)
     assert text(client.get("/counties/371321")).count('href="/items/') == 4

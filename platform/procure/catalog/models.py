@@ -99,6 +99,16 @@ class Category(db.Model):
     )
     items: Mapped[list[Item]] = relationship(back_populates="category", order_by="Item.code")
 
+    @property
+    def path(self) -> list[Category]:
+        """The category and its ancestors, level 1 first."""
+        path = []
+        category: Category | None = self
+        while category is not None:
+            path.append(category)
+            category = category.parent
+        return list(reversed(path))
+
 
 class Item(db.Model):
     """A purchasable service item, hanging under a level-3 category."""

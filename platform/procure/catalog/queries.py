@@ -102,15 +102,18 @@ class ItemFilter:
     mass_org_first: bool = False
 
 
-def search_items(session: Session, catalog: Catalog, flt: ItemFilter) -> list[Item]:
-    """Items of a catalog matching the filter. Substring search on name, content and
-    category names (works for Chinese on SQLite and PostgreSQL alike)."""
-    stmt = (
-        select(Item)
-        .where(Item.catalog_id == catalog.id)
-        .options(selectinload(Item.category).selectinload(Category.parent).selectinload(Category.parent))
-        .order_by(Item.code)
-    )
+def _search_statement(catalog: Catalog, flt: ItemFilter, within: Category | None = None):
+    """Items of a catalog matching the filter (and under ``within``). Substring
+    search on name, content and category names (works for Chinese on SQLite and
+    PostgreSQL alike)."""
+    stmt = select(Item).where(Item.catalog_id == catalog.id)
+    if within is not None:
+        # Category codes are hierarchical (A, A01, A0101): the subtree of a
+        # category is every category whose code starts with its code.
+        subtree = select(Category.id).where(
+            Category.catalog_id == catalog.id, Category.code.startswith(within.code, autoescape=True)
+        )
+        stmt = stmt.where(Item.category_id.in_(subtree))
     q = " ".join(flt.q.split())
     if q:
         l3, l2, l1 = aliased(Category), aliased(Category), aliased(Category)
@@ -135,7 +138,81 @@ def search_items(session: Session, catalog: Catalog, flt: ItemFilter) -> list[It
         stmt = stmt.where(cast(Item.undertaker_types, String).like(pattern, escape="\\"))
     if flt.mass_org_first:
         stmt = stmt.where(Item.mass_org_first.is_(True))
-    return list(session.scalars(stmt))
+    return stmt
+
+
+def _with_categories(stmt):
+    return stmt.options(
+        selectinload(Item.category).selectinload(Category.parent).selectinload(Category.parent)
+    ).order_by(Item.code)
+
+
+def search_items(session: Session, catalog: Catalog, flt: ItemFilter, within: Category | None = None) -> list[Item]:
+    """Every item of a catalog matching the filter, by code."""
+    return list(session.scalars(_with_categories(_search_statement(catalog, flt, within))))
+
+
+@dataclass
+class ItemPage:
+    items: list[Item]
+    total: int  # matching items on all pages
+    page: int  # the page shown (1-based, at most ``pages``)
+    pages: int
+
+
+def search_page(
+    session: Session, catalog: Catalog, flt: ItemFilter, *, within: Category | None = None, page: int = 1,
+    per_page: int = 50,
+) -> ItemPage:
+    """One page of the items matching the filter; a page past the end shows the last one."""
+    stmt = _search_statement(catalog, flt, within)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = list(session.scalars(_with_categories(stmt).limit(per_page).offset((page - 1) * per_page)))
+    return ItemPage(items=items, total=total, page=page, pages=pages)
+
+
+def item_total(session: Session, catalog: Catalog) -> int:
+    """Number of items of one catalog."""
+    return session.scalar(select(func.count()).select_from(Item).where(Item.catalog_id == catalog.id)) or 0
+
+
+def category_total(session: Session, catalog: Catalog) -> int:
+    """Number of categories (all levels) of one catalog."""
+    return session.scalar(select(func.count()).select_from(Category).where(Category.catalog_id == catalog.id)) or 0
+
+
+def root_categories(session: Session, catalog: Catalog) -> list[Category]:
+    """Level-1 categories, by code (without their subtrees)."""
+    return list(
+        session.scalars(
+            select(Category).where(Category.catalog_id == catalog.id, Category.parent_id.is_(None)).order_by(Category.code)
+        )
+    )
+
+
+def published_versions(session: Session, county_id: int) -> list[Catalog]:
+    """The county's published versions (one per year), newest year first."""
+    return list(
+        session.scalars(
+            select(Catalog)
+            .where(Catalog.county_id == county_id, Catalog.status == CatalogStatus.PUBLISHED)
+            .order_by(Catalog.year.desc(), Catalog.version.desc())
+        )
+    )
+
+
+def one_version_per_year(history: list[Catalog]) -> list[Catalog]:
+    """Of a county's public history: for each year its published version (else
+    its newest superseded one), newest year first."""
+    years: dict[int, Catalog] = {}
+    for version in history:
+        if version.status == CatalogStatus.PUBLISHED:
+            years[version.year] = version
+        else:
+            years.setdefault(version.year, version)
+    return sorted(years.values(), key=lambda c: -c.year)
 
 
 def item_totals(session: Session, catalog_ids: list[int]) -> dict[int, int]:
@@ -192,7 +269,6 @@ def previous_published(session: Session, catalog: Catalog) -> Catalog | None:
         .limit(1)
     )
     return earlier or current_published(session, catalog.county_id)
-
 
 
 def category_by_code(session: Session, catalog: Catalog, code: str) -> Category | None:

@@ -31,3 +31,11 @@ def counties(session: Session) -> list[Division]:
     return list(
         session.scalars(select(Division).where(Division.level == DivisionLevel.COUNTY).order_by(Division.code))
     )
+
+
+def divisions_by_ids(session: Session, ids) -> list[Division]:
+    """The divisions with these ids, by code."""
+    ids = list(ids)
+    if not ids:
+        return []
+    return list(session.scalars(select(Division).where(Division.id.in_(ids)).order_by(Division.code)))
