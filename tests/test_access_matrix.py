@@ -221,7 +221,9 @@ def _build_world(app, session, monkeypatch) -> World:
         session, org, org_services.Upload("registration_certificate", "证书.pdf", files.pdf()),
         uploaded_by=org_admin, settings=settings,
     )
-    invitation, invitation_token = org_services.invite(session, org, email="invitee@example.com", invited_by=org_admin)
+    invitation, invitation_token = org_services.invite(
+        session, org, email="invitee@example.com", invited_by=org_admin, timezone="Asia/Shanghai"
+    )
     member_assignment = next(r for r in users["org_member"].roles if r.organization_id == org.id)
     notification = notification_services.notify(
         session, event_key="access-matrix", template="test_message", context={"title": "矩阵", "message": "测试"},

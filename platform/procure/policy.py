@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from flask import abort
 
 from procure.accounts.models import Role
+from procure.organizations.queries import membership_of
 
 if TYPE_CHECKING:
     from procure.accounts.models import User
@@ -41,36 +42,6 @@ def is_officer(user: User | None) -> bool:
     return bool(officer_county_ids(user))
 
 
-def township_ids(user: User | None) -> set[int]:
-    """The townships a township officer works for."""
-    if not _authenticated(user):
-        return set()
-    return {r.division_id for r in user.roles if r.role == Role.TOWNSHIP_OFFICER and r.division_id}
-
-
-def township_county_ids(user: User | None) -> set[int]:
-    """The counties of the townships a township officer works for."""
-    if not _authenticated(user):
-        return set()
-    return {
-        r.division.parent_id
-        for r in user.roles
-        if r.role == Role.TOWNSHIP_OFFICER and r.division is not None and r.division.parent_id
-    }
-
-
-def is_township_officer(user: User | None) -> bool:
-    return bool(township_ids(user))
-
-
-def can_act_for_township(user: User | None, township) -> bool:
-    """Township officers act for their own township; the county's officers
-    act for every township of their county."""
-    if township is None:
-        return False
-    return township.id in township_ids(user) or township.parent_id in officer_county_ids(user)
-
-
 def can_list_users(user: User | None) -> bool:
     return is_admin(user)
 
@@ -78,12 +49,6 @@ def can_list_users(user: User | None) -> bool:
 def can_manage_county_catalog(user: User | None, county_id: int) -> bool:
     """County officers own their county's catalog; nobody else edits it."""
     return county_id in officer_county_ids(user)
-
-
-def can_view_catalog(user: User | None, catalog: Catalog) -> bool:
-    if catalog.is_public:
-        return True
-    return can_manage_county_catalog(user, catalog.county_id)
 
 
 def can_browse_public_catalog(catalog: Catalog) -> bool:
@@ -97,6 +62,12 @@ def can_edit_catalog(user: User | None, catalog: Catalog) -> bool:
     return catalog.is_draft and can_manage_county_catalog(user, catalog.county_id)
 
 
+def belongs_to_catalog(record, catalog: Catalog) -> bool:
+    """``record`` (a category or item) exists and is part of ``catalog``; a
+    category or item of another catalog is hidden (404) from its pages."""
+    return record is not None and record.catalog_id == catalog.id
+
+
 def can_read_notification(user: User | None, notification) -> bool:
     """A notification is visible to its recipient only; others get a 404."""
     return notification is not None and _authenticated(user) and notification.recipient_user_id == user.id
@@ -106,13 +77,8 @@ def can_read_notification(user: User | None, notification) -> bool:
 
 
 def org_membership(user: User | None):
-    """The user's RoleAssignment in an organization (org_admin / org_member), or None."""
-    if not _authenticated(user):
-        return None
-    for r in user.roles:
-        if r.role in (Role.ORG_ADMIN, Role.ORG_MEMBER) and r.organization_id is not None:
-            return r
-    return None
+    """The signed-in user's RoleAssignment in an organization (org_admin / org_member), or None."""
+    return membership_of(user) if _authenticated(user) else None
 
 
 def is_org_member(user: User | None, organization: Organization | None) -> bool:
@@ -154,20 +120,25 @@ def can_manage_organization(user: User | None, organization: Organization) -> bo
     return is_org_admin(user, organization)
 
 
+def belongs_to_organization(record, organization: Organization) -> bool:
+    """``record`` (a document, invitation or membership) exists and is ``organization``'s;
+    anything else is hidden (404) from the organization's pages."""
+    return record is not None and record.organization_id == organization.id
+
+
 def can_view_review_queue(user: User | None) -> bool:
     return is_officer(user) or is_admin(user)
+
+
+def review_county_ids(user: User | None) -> set[int] | None:
+    """The counties whose applications the user's review queue lists: every
+    county (None) for a platform admin, else the officer's own."""
+    return None if is_admin(user) else officer_county_ids(user)
 
 
 def can_review_organization(user: User | None, organization: Organization) -> bool:
     """Approve, reject, ask for information, suspend: officers of the home county only."""
     return organization.county_id in officer_county_ids(user)
-
-
-def can_bid(user: User | None, organization: Organization | None) -> bool:
-    """A member of a verified, not suspended organization of an eligible type."""
-    from procure.organizations.services import bid_eligibility
-
-    return is_org_member(user, organization) and bid_eligibility(organization)[0]
 
 
 def require(allowed: bool, *, hide: bool = False) -> None:

@@ -138,16 +138,14 @@ def test_dashboard_without_organization_is_404(client):
     assert client.get("/organizations/mine").status_code == 404
 
 
-def test_can_bid_policy(session):
-    from procure import policy
+def test_only_a_verified_organization_may_bid(session):
+    from datetime import date
+
+    from procure.organizations.services import bid_eligibility
 
     officer = factories.officer()
     verified = factories.organization(status="verified", officer_user=officer)
     pending = factories.organization(status="pending")
-    member = factories.org_member(verified)
-    pending_member = factories.org_member(pending)
-    assert policy.can_bid(member, verified)
-    assert not policy.can_bid(member, pending)
-    assert not policy.can_bid(pending_member, pending)
-    assert not policy.can_bid(officer, verified)
-    assert not policy.can_bid(None, verified)
+    assert bid_eligibility(verified, today=date.today()) == (True, "")
+    assert bid_eligibility(pending, today=date.today())[0] is False
+    assert bid_eligibility(None, today=date.today())[0] is False

@@ -1,4 +1,6 @@
 """The demo organizations: valid codes, the intended states, idempotent."""
+from datetime import date
+
 from sqlalchemy import func, select
 from stdnum.cn import uscc
 
@@ -21,7 +23,7 @@ def test_demo_organizations(app, client, session):
         org = orgs[demo.credit_code]
         assert uscc.is_valid(demo.credit_code)
         assert org.county.code == "371321" and not org.flag_code_mismatch
-        assert bid_eligibility(org)[0] is (demo.status == "verified")
+        assert bid_eligibility(org, today=date.today())[0] is (demo.status == "verified")
         assert len(org.documents) == 1
     volunteers = next(o for o in orgs.values() if o.name == "沂南县青年志愿者协会")
     assert volunteers.mass_org_affiliate and "mass_organization" in volunteers.undertaker_types

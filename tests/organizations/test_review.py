@@ -145,7 +145,7 @@ def test_verified_organization_changing_its_name_goes_back_to_review(client, ses
     session.refresh(org)
     assert org.status == OrgStatus.PENDING and org.name.endswith("（更名）")
     assert org.decisions[-1].kind.value == "changed" and "机构名称" in org.decisions[-1].reason
-    assert services.bid_eligibility(org)[0] is False
+    assert services.bid_eligibility(org, today=date.today())[0] is False
 
 
 def test_verified_organization_changing_only_its_address_stays_verified(session, officer):
@@ -199,7 +199,7 @@ def test_suspend_and_lift(client, session, officer, mailbox):
     post(client, f"/manage/organizations/{org.id}/suspend", {"reason": "列入失信被执行人名单", "until": until.isoformat()})
     session.refresh(org)
     assert org.status == OrgStatus.SUSPENDED and org.suspended_until == until
-    eligible, why = services.bid_eligibility(org)
+    eligible, why = services.bid_eligibility(org, today=date.today())
     assert not eligible and "列入失信被执行人名单" in why and until.isoformat() in why
     assert "暂停" in mailbox.one(to="admin@sus.example.com").subject
     # The public page shows the state, not the reason.
@@ -209,7 +209,7 @@ def test_suspend_and_lift(client, session, officer, mailbox):
     post(client, f"/manage/organizations/{org.id}/lift", {"reason": ""})
     session.refresh(org)
     assert org.status == OrgStatus.VERIFIED and org.suspended_until is None
-    assert services.bid_eligibility(org) == (True, "")
+    assert services.bid_eligibility(org, today=date.today()) == (True, "")
     assert len(mailbox.to("admin@sus.example.com")) == 2
     assert len(inbox(session, "admin@sus.example.com")) == 3  # approved, suspended, lifted
 
@@ -248,7 +248,7 @@ def test_wrong_transitions_are_refused(session, officer, applicant):
     from procure.errors import DomainError
 
     with pytest.raises(DomainError):
-        services.suspend(session, applicant, officer=officer, reason="x", until=date(2099, 1, 1))
+        services.suspend(session, applicant, officer=officer, reason="x", until=date(2099, 1, 1), today=date.today())
     with pytest.raises(DomainError):
         services.lift_suspension(session, applicant, officer=officer)
     services.approve(session, applicant, officer=officer)
@@ -262,7 +262,8 @@ def test_suspended_organization_cannot_change_name_code_or_type(session, officer
     from procure.errors import DomainError
 
     org = factories.organization(status="verified", officer_user=officer)
-    services.suspend(session, org, officer=officer, reason="失信", until=date.today() + timedelta(days=30))
+    services.suspend(session, org, officer=officer, reason="失信", until=date.today() + timedelta(days=30),
+                     today=date.today())
     session.commit()
     data = factories.org_data(name="换个名字逃避暂停", credit_code=org.credit_code, org_type=org.org_type.value)
     with pytest.raises(DomainError, match="暂停期间不能变更"):

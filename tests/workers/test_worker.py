@@ -133,13 +133,15 @@ def test_redis_lock_of_a_dead_holder_expires(app, broker, app_ctx):
 def test_expire_suspensions_task_lifts_past_suspensions_once(celery_app, session, mailbox):
     from datetime import timedelta
 
+    from flask import current_app
+
     from procure.organizations import services as organizations
     from procure.organizations.models import OrgStatus
     from workers.tasks import expire_suspensions
 
     officer = factories.officer()
     org = factories.organization(status="verified", officer_user=officer)
-    today = organizations.local_today()
+    today = organizations.local_today(current_app.config["TIMEZONE"])
     organizations.suspend(session, org, officer=officer, reason="列入失信名单", until=today - timedelta(days=1),
                           today=today - timedelta(days=30))
     session.commit()

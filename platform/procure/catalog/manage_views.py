@@ -50,13 +50,13 @@ def _editable_catalog(catalog_id: int):
 
 def _category_of(catalog: Catalog, category_id: int) -> Category:
     category = db.session.get(Category, category_id)
-    policy.require(category is not None and category.catalog_id == catalog.id, hide=True)
+    policy.require(policy.belongs_to_catalog(category, catalog), hide=True)
     return category
 
 
 def _item_of(catalog: Catalog, item_id: int) -> Item:
     item = db.session.get(Item, item_id)
-    policy.require(item is not None and item.catalog_id == catalog.id, hide=True)
+    policy.require(policy.belongs_to_catalog(item, catalog), hide=True)
     return item
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from procure.accounts.models import RoleAssignment
+from procure.accounts.models import Role, RoleAssignment
 from procure.organizations.models import (
     PUBLIC_STATUSES,
     Invitation,
@@ -13,8 +13,19 @@ from procure.organizations.models import (
     OrgStatus,
 )
 
+ORG_ROLES = (Role.ORG_ADMIN, Role.ORG_MEMBER)
 # Queue order: what needs a decision first, flagged ones first, oldest first.
 REVIEW_STATUSES = (OrgStatus.PENDING, OrgStatus.NEEDS_INFO)
+
+
+def membership_of(user) -> RoleAssignment | None:
+    """The user's organization role assignment (a user belongs to at most one
+    organization), or None. A fact about the account, not a permission: the
+    policy (``policy.org_membership``) adds that the user is signed in and confirmed."""
+    for assignment in getattr(user, "roles", None) or ():
+        if assignment.role in ORG_ROLES and assignment.organization_id is not None:
+            return assignment
+    return None
 
 
 def get(session: Session, org_id: int) -> Organization | None:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from procure.accounts.models import Role, RoleAssignment, User
 from procure.errors import DomainError
 from procure.geo.models import Division, DivisionLevel
-from procure.organizations import credit_codes, documents
+from procure.organizations import credit_codes, documents, queries
 from procure.organizations.models import (
     NOT_ELIGIBLE_TYPES,
     DecisionKind,
@@ -42,13 +42,12 @@ from procure.organizations.models import (
 )
 from procure.timeutil import as_utc, utcnow
 
-ORG_ROLES = (Role.ORG_ADMIN, Role.ORG_MEMBER)
+ORG_ROLES = queries.ORG_ROLES
 DASHBOARD_PATH = "/organizations/mine"
 INVITATION_PURPOSE = "org-invitation"
 DEFAULT_INVITATION_TTL = timedelta(days=7)
 # The signature's own age limit; the invitation row's expires_at is the real one.
 MAX_INVITATION_TTL = timedelta(days=30)
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 MAX_REASON = 2000
 
 # Which credit-code prefixes (authority + kind, GB 32100-2015) fit each type. A
@@ -340,7 +339,7 @@ def register(
             raise DomainError(exc.message, field=f"account_{exc.field}" if exc.field else "account_email") from None
         new_user = True
     else:
-        if membership(user) is not None:
+        if queries.membership_of(user) is not None:
             raise DomainError(_l("您的账号已属于一个机构，不能再注册新的机构。"))
         new_user = False
     now = utcnow()
@@ -472,17 +471,17 @@ def request_info(session: Session, org: Organization, *, officer: User, message:
     return decision
 
 
-def local_today(tz: str = DEFAULT_TIMEZONE) -> date:
+def local_today(tz: str) -> date:
+    """Today's date in the time zone ``tz`` (the configured TIMEZONE)."""
     return utcnow().astimezone(ZoneInfo(tz)).date()
 
 
 def suspend(session: Session, org: Organization, *, officer: User, reason: str, until: date | None,
-            today: date | None = None) -> OrganizationDecision:
+            today: date) -> OrganizationDecision:
     """Suspend a verified organization's right to bid until ``until`` (inclusive)."""
     lock(session, org)
     _require_status(org, (OrgStatus.VERIFIED,), _l("只能暂停已认证机构的承接资格。"))
     reason = _reason(reason, required_message=_l("请填写暂停理由（如列入失信名单）。"))
-    today = today or local_today()
     if until is None:
         raise DomainError(_l("请填写暂停截止日期。"), field="until")
     if until <= today:
@@ -506,10 +505,9 @@ def lift_suspension(session: Session, org: Organization, *, officer: User | None
     return decision
 
 
-def expire_suspensions(session: Session, *, today: date | None = None) -> list[Organization]:
+def expire_suspensions(session: Session, *, today: date) -> list[Organization]:
     """Lift every suspension whose end date has passed (for the periodic sweep;
     idempotent: a second run finds nothing)."""
-    today = today or local_today()
     expired = list(
         session.scalars(
             select(Organization)
@@ -522,14 +520,14 @@ def expire_suspensions(session: Session, *, today: date | None = None) -> list[O
     return expired
 
 
-def bid_eligibility(org: Organization | None, *, today: date | None = None) -> tuple[bool, str]:
-    """Whether the organization may bid now, and if not, why (shown to it)."""
+def bid_eligibility(org: Organization | None, *, today: date) -> tuple[bool, str]:
+    """Whether the organization may bid on ``today`` (the local date, see
+    ``local_today``), and if not, why (shown to it)."""
     if org is None:
         return False, str(_l("您的账号不属于任何机构，请先注册机构。"))
     if org.org_type in NOT_ELIGIBLE_TYPES:
         return False, str(_l("公益一类事业单位和财政拨款保障的群团组织机关依法不能承接政府购买服务。"))
     if org.status == OrgStatus.SUSPENDED:
-        today = today or local_today()
         if org.suspended_until is not None and org.suspended_until < today:
             return True, ""
         until = org.suspended_until.isoformat() if org.suspended_until else "—"
@@ -622,16 +620,6 @@ def delete_document(session: Session, doc: OrganizationDocument, *, settings: Up
 # === memberships and invitations ==============================================
 
 
-def membership(user: User | None) -> RoleAssignment | None:
-    """The user's organization role assignment (a user belongs to one organization)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    for assignment in user.roles:
-        if assignment.role in ORG_ROLES and assignment.organization_id is not None:
-            return assignment
-    return None
-
-
 def member_assignments(session: Session, org: Organization) -> list[RoleAssignment]:
     return list(
         session.scalars(
@@ -647,11 +635,12 @@ def admin_assignments(session: Session, org: Organization) -> list[RoleAssignmen
 
 
 def invite(session: Session, org: Organization, *, email: str, as_admin: bool = False, invited_by: User,
-           ttl: timedelta = DEFAULT_INVITATION_TTL) -> tuple[Invitation, str]:
+           timezone: str, ttl: timedelta = DEFAULT_INVITATION_TTL) -> tuple[Invitation, str]:
+    """Invite a colleague by email; returns the invitation and the raw token
+    (only its SHA-256 is stored). The email is sent after commit and gives the
+    expiry in ``timezone`` (the configured TIMEZONE)."""
     if ttl > MAX_INVITATION_TTL:
         raise ValueError("invitation ttl above MAX_INVITATION_TTL")
-    """Invite a colleague by email; returns the invitation and the raw token
-    (only its SHA-256 is stored). The email is sent after commit."""
     from procure.accounts import tokens
     from procure.notifications.services import notify
 
@@ -660,7 +649,7 @@ def invite(session: Session, org: Organization, *, email: str, as_admin: bool = 
         if assignment.user.email == email:
             raise DomainError(_l("%(e)s 已是本机构成员。", e=email), field="email")
     existing_user = session.scalar(select(User).where(func.lower(User.email) == email))
-    if existing_user is not None and membership(existing_user) is not None:
+    if existing_user is not None and queries.membership_of(existing_user) is not None:
         raise DomainError(_l("%(e)s 已属于其他机构，不能邀请。", e=email), field="email")
     now = utcnow()
     # Earlier open invitations of the same address stop working.
@@ -693,7 +682,7 @@ def invite(session: Session, org: Organization, *, email: str, as_admin: bool = 
             "organization_name": org.name,
             "inviter_name": invited_by.name or invited_by.email,
             "role_label": str(_l("管理员") if as_admin else _l("成员")),
-            "expires_at": as_utc(invitation.expires_at).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%Y-%m-%d %H:%M"),
+            "expires_at": as_utc(invitation.expires_at).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M"),
         },
         email=email,
         link=f"/organizations/invitations/{token}",
@@ -756,7 +745,7 @@ def accept_invitation(session: Session, token: str, *, user: User | None = None,
             name=(account.name or "").strip(),
             confirmed=True,
         )
-    if membership(user) is not None:
+    if queries.membership_of(user) is not None:
         raise DomainError(_l("您的账号已属于一个机构。"), field="token")
     role = Role.ORG_ADMIN if invitation.as_admin else Role.ORG_MEMBER
     session.add(RoleAssignment(user=user, role=role, organization_id=invitation.organization_id))

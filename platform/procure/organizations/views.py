@@ -13,37 +13,29 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
-from sqlalchemy.exc import IntegrityError
 
 from procure import policy
+from procure.accounts import queries as account_queries
 from procure.errors import DomainError
 from procure.extensions import db
 from procure.geo import queries as geo_queries
 from procure.organizations import credit_codes, forms, queries, services
 from procure.organizations.models import OrgStatus
+from procure.viewkit import act, flash_form_errors, found, show_error, submit
 
 bp = Blueprint("organizations", __name__)
-
-DEFAULT_MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 
 
 def upload_settings() -> services.UploadSettings:
     return services.UploadSettings(
         root=Path(current_app.instance_path) / "uploads" / "organizations",
-        max_bytes=int(current_app.config.get("ORG_DOCUMENT_MAX_BYTES", DEFAULT_MAX_DOCUMENT_BYTES)),
+        max_bytes=current_app.config["ORG_DOCUMENT_MAX_BYTES"],
     )
 
 
-def _apply_error(form, exc: DomainError, *, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's DomainError on its form field, or as a flash message."""
-    name = (aliases or {}).get(exc.field, exc.field)
-    field = getattr(form, name, None) if name else None
-    if field is not None and hasattr(field, "errors"):
-        if not isinstance(field.errors, list):
-            field.errors = list(field.errors)
-        field.errors.append(str(exc.message))
-    else:
-        flash(str(exc.message), "danger")
+def _today():
+    """Today in the configured time zone (suspension dates are local dates)."""
+    return services.local_today(current_app.config["TIMEZONE"])
 
 
 def _county(form) -> object | None:
@@ -51,6 +43,7 @@ def _county(form) -> object | None:
 
 
 def _code_info(raw: str | None):
+    """What the typed credit code says (region, kind), or None while it is invalid."""
     try:
         return credit_codes.validate(raw)
     except DomainError:
@@ -64,11 +57,25 @@ def _upload(field, kind: str) -> services.Upload | None:
     return services.Upload(kind=kind, filename=storage.filename, data=storage.read())
 
 
+def _public_duplicate(error):
+    """The organization that already has the credit code, when the public may see it."""
+    if isinstance(error, services.DuplicateCode) and error.organization.is_public:
+        return error.organization
+    return None
+
+
 def _my_org():
     """The signed-in user's organization and membership, or 404."""
     membership = policy.org_membership(current_user)
     policy.require(membership is not None, hide=True)
     return membership.organization, membership
+
+
+def _my_managed_org():
+    """The signed-in user's organization, if they administer it (404 / 403)."""
+    org, _membership = _my_org()
+    policy.require(policy.can_manage_organization(current_user, org))
+    return org
 
 
 # === public =================================================================
@@ -93,46 +100,38 @@ def register():
         if certificate is None:
             form.certificate.errors = [_("请上传登记证书或营业执照（PDF、JPG 或 PNG）。")]
         else:
-            uploads = [certificate]
             other = _upload(form.other_document, "other")
-            if other is not None:
-                uploads.append(other)
             account = None
             if not existing_user:
                 account = services.AccountData(
                     email=form.account_email.data, password=form.account_password.data, name=form.account_name.data
                 )
-            try:
-                org, user = services.register(
+            done = act(
+                lambda: services.register(
                     db.session,
                     form.org_data(_county(form)),
                     account=account,
                     user=current_user._get_current_object() if existing_user else None,
-                    uploads=uploads,
+                    uploads=[certificate, *([other] if other is not None else [])],
                     upload_settings=upload_settings(),
-                )
-            except services.DuplicateCode as exc:
-                db.session.rollback()
-                duplicate = exc.organization if exc.organization.is_public else None
-                _apply_error(form, exc)
-            except DomainError as exc:
-                db.session.rollback()
-                _apply_error(form, exc, aliases={"file": "certificate", "kind": "certificate"})
-            except IntegrityError:
+                ),
+                form=form,
+                aliases={"file": "certificate", "kind": "certificate"},
                 # A concurrent registration took the same code or email first.
-                db.session.rollback()
-                flash(_("该统一社会信用代码或邮箱刚刚已被注册，请检查后重试。"), "danger")
-            else:
-                db.session.commit()
-                if existing_user:
-                    flash(_("机构注册申请已提交，等待所在区县审核。"), "success")
-                    return redirect(url_for("organizations.mine"))
+                conflict=_("该统一社会信用代码或邮箱刚刚已被注册，请检查后重试。"),
+            )
+            if done and existing_user:
+                flash(_("机构注册申请已提交，等待所在区县审核。"), "success")
+                return redirect(url_for("organizations.mine"))
+            if done:
+                _org, user = done.value
                 login_user(user)
                 flash(
                     _("机构注册申请已提交。我们已向 %(email)s 发送确认邮件，请先点击邮件中的链接确认邮箱。", email=user.email),
                     "success",
                 )
                 return redirect(url_for("accounts.unconfirmed"))
+            duplicate = _public_duplicate(done.error)
     if request.method == "POST" and (form.errors or duplicate):
         flash(_("注册未提交：请更正下面标出的问题。"), "danger")
     return render_template(
@@ -150,7 +149,7 @@ def directory():
     county = None
     code = request.args.get("county")
     if code:
-        county = geo_queries.county_by_code(db.session, code) or abort(404)
+        county = found(geo_queries.county_by_code(db.session, code))
     organizations = queries.public_list(db.session, county_id=county.id if county else None)
     return render_template("organizations/directory.html", organizations=organizations, county=county)
 
@@ -169,7 +168,7 @@ def public_page(org_id: int):
 @login_required
 def mine():
     org, membership = _my_org()
-    eligible, why_not = services.bid_eligibility(org)
+    eligible, why_not = services.bid_eligibility(org, today=_today())
     return render_template(
         "organizations/mine.html",
         org=org,
@@ -185,58 +184,41 @@ def mine():
     )
 
 
+def _edit_message(status_before: OrgStatus, org, changed: bool) -> tuple[str, str]:
+    if status_before == OrgStatus.VERIFIED and org.status == OrgStatus.PENDING:
+        return _("已保存。机构名称、统一社会信用代码或类型发生变更，需要重新审核，审核通过前不能投标。"), "warning"
+    if status_before != org.status and org.status == OrgStatus.PENDING:
+        return _("已保存并重新提交审核。"), "success"
+    if changed:
+        return _("已保存。"), "success"
+    return _("没有修改任何内容。"), "info"
+
+
 @bp.route("/organizations/mine/edit", methods=["GET", "POST"])
 @login_required
 def edit():
-    org, _membership = _my_org()
-    policy.require(policy.can_manage_organization(current_user, org))
+    org = _my_managed_org()
     form = forms.EditForm()
     form.set_county_choices(geo_queries.counties(db.session))
     if request.method == "GET":
         form.fill_from(org)
-    duplicate = None
-    if form.validate_on_submit():
-        status_before = org.status
-        try:
-            changed = services.update(db.session, org, form.org_data(_county(form)), actor=current_user)
-        except services.DuplicateCode as exc:
-            db.session.rollback()
-            duplicate = exc.organization if exc.organization.is_public else None
-            _apply_error(form, exc)
-        except DomainError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
-        else:
-            db.session.commit()
-            if status_before == OrgStatus.VERIFIED and org.status == OrgStatus.PENDING:
-                flash(_("已保存。机构名称、统一社会信用代码或类型发生变更，需要重新审核，审核通过前不能投标。"), "warning")
-            elif status_before != org.status and org.status == OrgStatus.PENDING:
-                flash(_("已保存并重新提交审核。"), "success")
-            elif changed:
-                flash(_("已保存。"), "success")
-            else:
-                flash(_("没有修改任何内容。"), "info")
-            return redirect(url_for("organizations.mine"))
+    status_before = org.status
+    done = submit(form, lambda: services.update(db.session, org, form.org_data(_county(form)), actor=current_user))
+    if done:
+        flash(*_edit_message(status_before, org, done.value))
+        return redirect(url_for("organizations.mine"))
     return render_template(
-        "organizations/edit.html", form=form, org=org, duplicate=duplicate, code_info=_code_info(form.credit_code.data)
+        "organizations/edit.html", form=form, org=org, duplicate=_public_duplicate(done.error),
+        code_info=_code_info(form.credit_code.data),
     )
 
 
 @bp.route("/organizations/mine/resubmit", methods=["POST"])
 @login_required
 def resubmit():
-    org, _membership = _my_org()
-    policy.require(policy.can_manage_organization(current_user, org))
-    form = forms.ResubmitForm()
-    if form.validate_on_submit():
-        try:
-            services.resubmit(db.session, org, actor=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("已重新提交审核。"), "success")
+    org = _my_managed_org()
+    if forms.ResubmitForm().validate_on_submit():
+        act(lambda: services.resubmit(db.session, org, actor=current_user), success=_("已重新提交审核。"))
     else:
         flash(_("请求无效，请刷新页面后重试。"), "danger")
     return redirect(url_for("organizations.mine"))
@@ -245,46 +227,32 @@ def resubmit():
 @bp.route("/organizations/mine/documents", methods=["POST"])
 @login_required
 def upload_document():
-    org, _membership = _my_org()
-    policy.require(policy.can_manage_organization(current_user, org))
+    org = _my_managed_org()
     form = forms.DocumentForm()
-    if form.validate_on_submit():
-        upload = _upload(form.file, form.kind.data)
-        if upload is None:
-            flash(_("请选择要上传的文件。"), "danger")
-        else:
-            try:
-                services.add_document(db.session, org, upload, uploaded_by=current_user, settings=upload_settings())
-            except DomainError as exc:
-                db.session.rollback()
-                flash(str(exc.message), "danger")
-            else:
-                db.session.commit()
-                flash(_("材料已上传。"), "success")
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+    elif (upload := _upload(form.file, form.kind.data)) is None:
+        flash(_("请选择要上传的文件。"), "danger")
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+        act(
+            lambda: services.add_document(db.session, org, upload, uploaded_by=current_user, settings=upload_settings()),
+            success=_("材料已上传。"),
+        )
     return redirect(url_for("organizations.mine") + "#documents")
 
 
 @bp.route("/organizations/mine/documents/<int:doc_id>/delete", methods=["POST"])
 @login_required
 def delete_document(doc_id: int):
-    org, _membership = _my_org()
-    policy.require(policy.can_manage_organization(current_user, org))
+    org = _my_managed_org()
     doc = queries.document(db.session, doc_id)
-    policy.require(doc is not None and doc.organization_id == org.id, hide=True)
-    form = forms.DeleteForm()
-    if form.validate_on_submit():
-        try:
-            services.delete_document(db.session, doc, settings=upload_settings())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("材料已删除。"), "success")
+    policy.require(policy.belongs_to_organization(doc, org), hide=True)
+    submit(
+        forms.DeleteForm(),
+        lambda: services.delete_document(db.session, doc, settings=upload_settings()),
+        success=_("材料已删除。"),
+        flash_errors=True,
+    )
     return redirect(url_for("organizations.mine") + "#documents")
 
 
@@ -329,119 +297,98 @@ def members():
 @bp.route("/organizations/mine/members/invite", methods=["POST"])
 @login_required
 def invite():
-    org, _membership = _my_org()
-    policy.require(policy.can_manage_organization(current_user, org))
+    org = _my_managed_org()
     form = forms.InviteForm()
-    if form.validate_on_submit():
-        try:
-            invitation, _token = services.invite(
-                db.session, org, email=form.email.data, as_admin=form.as_admin.data, invited_by=current_user
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("邀请已发送到 %(e)s。", e=invitation.email), "success")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+    submit(
+        form,
+        lambda: services.invite(
+            db.session, org, email=form.email.data, as_admin=form.as_admin.data, invited_by=current_user,
+            timezone=current_app.config["TIMEZONE"],
+        ),
+        success=lambda sent: _("邀请已发送到 %(e)s。", e=sent[0].email),
+        flash_errors=True,
+    )
     return redirect(url_for("organizations.members"))
 
 
 @bp.route("/organizations/mine/invitations/<int:invitation_id>/revoke", methods=["POST"])
 @login_required
 def revoke_invitation(invitation_id: int):
-    org, _membership = _my_org()
-    policy.require(policy.can_manage_organization(current_user, org))
+    org = _my_managed_org()
     invitation = queries.invitation(db.session, invitation_id)
-    policy.require(invitation is not None and invitation.organization_id == org.id, hide=True)
-    if forms.MemberActionForm().validate_on_submit():
-        services.revoke_invitation(db.session, invitation)
-        db.session.commit()
-        flash(_("邀请已撤销。"), "success")
+    policy.require(policy.belongs_to_organization(invitation, org), hide=True)
+    submit(
+        forms.MemberActionForm(),
+        lambda: services.revoke_invitation(db.session, invitation),
+        success=_("邀请已撤销。"),
+        flash_errors=True,
+    )
     return redirect(url_for("organizations.members"))
 
 
 @bp.route("/organizations/mine/members/<int:assignment_id>/remove", methods=["POST"])
 @login_required
 def remove_member(assignment_id: int):
-    org, _membership = _my_org()
-    policy.require(policy.can_manage_organization(current_user, org))
+    org = _my_managed_org()
     assignment = queries.member_assignment(db.session, assignment_id)
-    policy.require(assignment is not None and assignment.organization_id == org.id, hide=True)
-    if forms.MemberActionForm().validate_on_submit():
-        removing_self = assignment.user_id == current_user.id
-        try:
-            services.remove_member(db.session, org, assignment, actor=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("已移除该成员。"), "success")
-            if removing_self:
-                return redirect(url_for("site.home"))
+    policy.require(policy.belongs_to_organization(assignment, org), hide=True)
+    removing_self = assignment.user_id == current_user.id
+    if submit(
+        forms.MemberActionForm(),
+        lambda: services.remove_member(db.session, org, assignment, actor=current_user),
+        success=_("已移除该成员。"),
+        flash_errors=True,
+    ) and removing_self:
+        return redirect(url_for("site.home"))
     return redirect(url_for("organizations.members"))
 
 
 @bp.route("/organizations/mine/members/<int:assignment_id>/role", methods=["POST"])
 @login_required
 def set_member_role(assignment_id: int):
-    org, _membership = _my_org()
-    policy.require(policy.can_manage_organization(current_user, org))
+    org = _my_managed_org()
     assignment = queries.member_assignment(db.session, assignment_id)
-    policy.require(assignment is not None and assignment.organization_id == org.id, hide=True)
-    if forms.MemberActionForm().validate_on_submit():
-        try:
-            services.set_member_role(db.session, org, assignment, admin=request.form.get("admin") == "1")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("已更新成员身份。"), "success")
+    policy.require(policy.belongs_to_organization(assignment, org), hide=True)
+    submit(
+        forms.MemberActionForm(),
+        lambda: services.set_member_role(db.session, org, assignment, admin=request.form.get("admin") == "1"),
+        success=_("已更新成员身份。"),
+        flash_errors=True,
+    )
     return redirect(url_for("organizations.members"))
+
+
+def _invitation_problem(error):
+    return render_template("organizations/invitation_problem.html", message=error.message), 400
 
 
 @bp.route("/organizations/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
-    try:
-        invitation = services.find_invitation(db.session, token)
-    except DomainError as exc:
-        db.session.rollback()
-        return render_template("organizations/invitation_problem.html", message=exc.message), 400
+    opened = act(lambda: services.find_invitation(db.session, token), show=False)
+    if not opened:
+        return _invitation_problem(opened.error)
+    invitation = opened.value
     signed_in = current_user.is_authenticated
     form = forms.AcceptAsUserForm() if signed_in else forms.AcceptInvitationForm()
-    account_exists = False
-    if not signed_in:
-        from procure.accounts import queries as account_queries
+    account_exists = not signed_in and account_queries.by_email(db.session, invitation.email) is not None
 
-        account_exists = account_queries.by_email(db.session, invitation.email) is not None
-    if form.validate_on_submit() and not account_exists:
-        try:
-            if signed_in:
-                user = services.accept_invitation(db.session, token, user=current_user._get_current_object())
-            else:
-                user = services.accept_invitation(
-                    db.session,
-                    token,
-                    account=services.AccountData(
-                        email=invitation.email, password=form.password.data, name=form.name.data
-                    ),
-                )
-        except DomainError as exc:
-            db.session.rollback()
-            if signed_in or exc.field not in ("password", "name"):
-                return render_template("organizations/invitation_problem.html", message=exc.message), 400
-            _apply_error(form, exc)
-        else:
-            db.session.commit()
+    def accept():
+        if signed_in:
+            return services.accept_invitation(db.session, token, user=current_user._get_current_object())
+        account = services.AccountData(email=invitation.email, password=form.password.data, name=form.name.data)
+        return services.accept_invitation(db.session, token, account=account)
+
+    if not account_exists:
+        done = submit(form, accept, show=False)
+        if done:
             if not signed_in:
-                login_user(user)
+                login_user(done.value)
             flash(_("您已加入“%(name)s”。", name=invitation.organization.name), "success")
             return redirect(url_for("organizations.mine"))
+        if done.error is not None:
+            if signed_in or done.error.field not in ("password", "name"):
+                return _invitation_problem(done.error)
+            show_error(form, done.error)
     return render_template(
         "organizations/accept_invitation.html",
         invitation=invitation,
@@ -465,7 +412,7 @@ def _reviewable(org_id: int):
 @login_required
 def queue():
     policy.require(policy.can_view_review_queue(current_user))
-    county_ids = None if policy.is_admin(current_user) else policy.officer_county_ids(current_user)
+    county_ids = policy.review_county_ids(current_user)
     status = request.args.get("status") or None
     if status is not None and status not in {s.value for s in OrgStatus}:
         status = None
@@ -493,72 +440,49 @@ def review(org_id: int):
         decision_form=forms.DecisionForm(),
         suspend_form=forms.SuspendForm(),
         lift_form=forms.LiftForm(),
-        eligibility=services.bid_eligibility(org),
+        eligibility=services.bid_eligibility(org, today=_today()),
     )
 
 
-def _decide(org_id: int, action):
+def _decide(org_id: int, form_class, action):
+    """An officer's decision on an application: ``action(org, form)`` calls the service."""
     org = _reviewable(org_id)
     policy.require(policy.can_review_organization(current_user, org))
-    form = {"suspend": forms.SuspendForm, "lift": forms.LiftForm}.get(action.__name__, forms.DecisionForm)()
-    if form.validate_on_submit():
-        try:
-            action(org, form)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("已记录决定，并已通知该机构。"), "success")
-            return redirect(url_for("organizations.review", org_id=org.id))
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+    form = form_class()
+    submit(form, lambda: action(org, form), success=_("已记录决定，并已通知该机构。"), flash_errors=True)
     return redirect(url_for("organizations.review", org_id=org.id))
 
 
 @bp.route("/manage/organizations/<int:org_id>/approve", methods=["POST"])
 @login_required
 def approve(org_id: int):
-    def approve(org, form):
-        services.approve(db.session, org, officer=current_user, note=form.reason.data or "")
-
-    return _decide(org_id, approve)
+    return _decide(org_id, forms.DecisionForm, lambda org, form: services.approve(
+        db.session, org, officer=current_user, note=form.reason.data or ""))
 
 
 @bp.route("/manage/organizations/<int:org_id>/reject", methods=["POST"])
 @login_required
 def reject(org_id: int):
-    def reject(org, form):
-        services.reject(db.session, org, officer=current_user, reason=form.reason.data or "")
-
-    return _decide(org_id, reject)
+    return _decide(org_id, forms.DecisionForm, lambda org, form: services.reject(
+        db.session, org, officer=current_user, reason=form.reason.data or ""))
 
 
 @bp.route("/manage/organizations/<int:org_id>/request-info", methods=["POST"])
 @login_required
 def request_info(org_id: int):
-    def request_info(org, form):
-        services.request_info(db.session, org, officer=current_user, message=form.reason.data or "")
-
-    return _decide(org_id, request_info)
+    return _decide(org_id, forms.DecisionForm, lambda org, form: services.request_info(
+        db.session, org, officer=current_user, message=form.reason.data or ""))
 
 
 @bp.route("/manage/organizations/<int:org_id>/suspend", methods=["POST"])
 @login_required
 def suspend(org_id: int):
-    def suspend(org, form):
-        services.suspend(db.session, org, officer=current_user, reason=form.reason.data or "", until=form.until.data,
-                         today=services.local_today(current_app.config["TIMEZONE"]))
-
-    return _decide(org_id, suspend)
+    return _decide(org_id, forms.SuspendForm, lambda org, form: services.suspend(
+        db.session, org, officer=current_user, reason=form.reason.data or "", until=form.until.data, today=_today()))
 
 
 @bp.route("/manage/organizations/<int:org_id>/lift", methods=["POST"])
 @login_required
 def lift(org_id: int):
-    def lift(org, form):
-        services.lift_suspension(db.session, org, officer=current_user, reason=form.reason.data or "")
-
-    return _decide(org_id, lift)
+    return _decide(org_id, forms.LiftForm, lambda org, form: services.lift_suspension(
+        db.session, org, officer=current_user, reason=form.reason.data or ""))
