@@ -135,6 +135,12 @@ def set_password(session: Session, user: User, new: str, *, field: str = "passwo
 # === email confirmation =====================================================
 
 
+def set_locale(session: Session, user: User, locale: str) -> None:
+    """Remember the user's language (emails are written in it too)."""
+    user.locale = locale
+    session.flush()
+
+
 def _notify(session: Session, **kwargs) -> None:
     from procure.notifications.services import notify
 

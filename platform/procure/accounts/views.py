@@ -3,7 +3,7 @@
 Rate limits (Flask-Limiter, limits from the config):
 - login: failed attempts only, per account (the email typed) and per client IP;
   while a limit is exceeded the form does nothing, even with the right
-  password, and says until when (Asia/Shanghai time);
+  password, and says until when (in the configured TIMEZONE);
 - password reset requests: per email and per IP;
 - resending the confirmation email: per user.
 """
@@ -33,22 +33,15 @@ from procure import policy, timeutil
 from procure.accounts import forms, queries, services
 from procure.accounts.gate import pending_user
 from procure.accounts.tokens import InvalidToken
-from procure.errors import DomainError
 from procure.extensions import db, limiter
+from procure.viewkit import act, show_error, submit
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
-DEFAULT_LIMITS = {
-    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
-    "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",
-    "PASSWORD_RESET_LIMIT_PER_EMAIL": "5 per hour",
-    "PASSWORD_RESET_LIMIT_PER_IP": "20 per hour",
-    "CONFIRM_RESEND_LIMIT": "3 per 10 minutes",
-}
-
 
 def _limit(name: str):
-    return lambda: current_app.config.get(name, DEFAULT_LIMITS[name])
+    """A rate limit of the config (procure.config), read per request."""
+    return lambda: current_app.config[name]
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -122,20 +115,18 @@ def _ip_locked(limit: RequestLimit):
 )
 def login():
     form = forms.LoginForm()
-    if form.validate_on_submit():
-        user = services.authenticate(db.session, form.email.data, form.password.data)
-        if user is None:
-            db.session.rollback()
-            g.login_failed = True
-            flash(_("邮箱或密码不正确。"), "danger")
-        else:
-            db.session.commit()
-            login_user(user, remember=form.remember.data)
-            if user.email_confirmed_at is None:
-                flash(_("已登录。请先确认您的邮箱，然后才能使用平台的其他功能。"), "warning")
-                return redirect(url_for("accounts.unconfirmed"))
-            flash(_("已登录。"), "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("site.home"))
+    attempt = submit(form, lambda: services.authenticate(db.session, form.email.data, form.password.data))
+    user = attempt.value
+    if attempt and user is None:
+        g.login_failed = True
+        flash(_("邮箱或密码不正确。"), "danger")
+    elif user is not None:
+        login_user(user, remember=form.remember.data)
+        if user.email_confirmed_at is None:
+            flash(_("已登录。请先确认您的邮箱，然后才能使用平台的其他功能。"), "warning")
+            return redirect(url_for("accounts.unconfirmed"))
+        flash(_("已登录。"), "success")
+        return redirect(_safe_next(request.args.get("next")) or url_for("site.home"))
     return render_template("accounts/login.html", form=form)
 
 
@@ -150,18 +141,15 @@ def logout():
 @login_required
 def change_password():
     form = forms.ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            getattr(form, exc.field if exc.field in form else "new_password").errors.append(str(exc.message))
-        else:
-            db.session.commit()
-            # The token rotated: log the current browser in again with the new one.
-            login_user(current_user._get_current_object())
-            flash(_("密码已修改，其他设备上的登录已失效。"), "success")
-            return redirect(url_for("site.home"))
+    if submit(
+        form,
+        lambda: services.change_password(db.session, current_user, form.current_password.data, form.new_password.data),
+        success=_("密码已修改，其他设备上的登录已失效。"),
+        fallback="new_password",
+    ):
+        # The token rotated: log the current browser in again with the new one.
+        login_user(current_user._get_current_object())
+        return redirect(url_for("site.home"))
     return render_template("accounts/change_password.html", form=form)
 
 
@@ -198,23 +186,25 @@ def resend_confirmation():
     user = pending_user()
     if user is None:
         return redirect(url_for("accounts.unconfirmed"))
-    form = forms.ResendConfirmationForm()
-    if form.validate_on_submit():
-        services.send_email_confirmation(db.session, user)
-        db.session.commit()
-        flash(_("确认邮件已重新发送到 %(email)s，请查收（也请看看垃圾邮件箱）。", email=user.email), "success")
+    submit(
+        forms.ResendConfirmationForm(),
+        lambda: services.send_email_confirmation(db.session, user),
+        success=_("确认邮件已重新发送到 %(email)s，请查收（也请看看垃圾邮件箱）。", email=user.email),
+        flash_errors=True,
+    )
     return redirect(url_for("accounts.unconfirmed"))
 
 
 @bp.route("/confirm/<token>")
 def confirm_email(token: str):
-    try:
-        user = services.confirm_email(db.session, token)
-    except InvalidToken as exc:
-        db.session.rollback()
-        return _link_problem(exc, kind="confirm")
-    db.session.commit()
-    flash(_("邮箱 %(email)s 已确认。", email=user.email), "success")
+    done = act(
+        lambda: services.confirm_email(db.session, token),
+        success=lambda user: _("邮箱 %(email)s 已确认。", email=user.email),
+        show=False,
+    )
+    if not done:
+        return _link_problem(done.error, kind="confirm")
+    user = done.value
     if current_user.is_authenticated and current_user.id == user.id:
         return redirect(url_for("site.home"))
     logout_user()  # whoever was signed in here, the link was for someone else
@@ -222,10 +212,11 @@ def confirm_email(token: str):
     return redirect(url_for("accounts.login"))
 
 
-def _link_problem(exc: InvalidToken, *, kind: str):
+def _link_problem(exc, *, kind: str):
+    """The page for a confirmation or reset link that cannot be used (400)."""
     return (
         render_template(
-            "accounts/link_problem.html", message=exc.message, reason=exc.reason, kind=kind,
+            "accounts/link_problem.html", message=exc.message, reason=getattr(exc, "reason", "invalid"), kind=kind,
             pending=pending_user(),
         ),
         400,
@@ -251,18 +242,17 @@ def _reset_limited(limit: RequestLimit):
 )
 def reset_request():
     form = forms.ResetRequestForm()
-    if form.validate_on_submit():
-        services.request_password_reset(db.session, form.email.data)
-        db.session.commit()
-        # The same answer whether or not the address is registered.
-        flash(
-            _(
-                "如果 %(email)s 是已注册的邮箱，我们已向它发送了重置密码的链接，%(minutes)d 分钟内有效。",
-                email=services.normalize_email(form.email.data),
-                minutes=services.reset_max_age() // 60,
-            ),
-            "info",
-        )
+    # The same answer whether or not the address is registered.
+    if submit(
+        form,
+        lambda: services.request_password_reset(db.session, form.email.data),
+        success=lambda _sent: _(
+            "如果 %(email)s 是已注册的邮箱，我们已向它发送了重置密码的链接，%(minutes)d 分钟内有效。",
+            email=services.normalize_email(form.email.data),
+            minutes=services.reset_max_age() // 60,
+        ),
+        category="info",
+    ):
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_request.html", form=form)
 
@@ -274,20 +264,19 @@ def reset_password(token: str):
     except InvalidToken as exc:
         return _link_problem(exc, kind="reset")
     form = forms.ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(db.session, token, form.password.data)
-        except InvalidToken as exc:
-            db.session.rollback()
-            return _link_problem(exc, kind="reset")
-        except DomainError as exc:
-            db.session.rollback()
-            form.password.errors.append(str(exc.message))
-        else:
-            db.session.commit()
-            logout_user()
-            flash(_("密码已重设，所有设备上的登录均已失效。请用新密码登录。"), "success")
-            return redirect(url_for("accounts.login"))
+    done = submit(
+        form,
+        lambda: services.reset_password(db.session, token, form.password.data),
+        success=_("密码已重设，所有设备上的登录均已失效。请用新密码登录。"),
+        show=False,
+    )
+    if done:
+        logout_user()
+        return redirect(url_for("accounts.login"))
+    if isinstance(done.error, InvalidToken):
+        return _link_problem(done.error, kind="reset")
+    if done.error is not None:
+        show_error(form, done.error, fallback="password")
     return render_template("accounts/reset_password.html", form=form)
 
 

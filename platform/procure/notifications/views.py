@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from procure import policy
 from procure.extensions import db
 from procure.notifications import queries, services
+from procure.viewkit import act
 
 bp = Blueprint("notifications", __name__, url_prefix="/inbox")
 
@@ -46,18 +47,16 @@ def index():
 def show(notification_id: int):
     notification = queries.for_recipient(db.session, notification_id, current_user.id)
     policy.require(policy.can_read_notification(current_user, notification), hide=True)
-    services.mark_read(db.session, notification)
-    db.session.commit()
+    act(lambda: services.mark_read(db.session, notification))
     return render_template("notifications/show.html", notification=notification)
 
 
 @bp.route("/read-all", methods=["POST"])
 @login_required
 def read_all():
-    count = services.mark_all_read(db.session, current_user.id)
-    db.session.commit()
-    if count:
-        flash(_("已将 %(n)d 条消息标记为已读。", n=count), "success")
+    marked = act(lambda: services.mark_all_read(db.session, current_user.id))
+    if marked.value:
+        flash(_("已将 %(n)d 条消息标记为已读。", n=marked.value), "success")
     else:
         flash(_("没有未读消息。"), "info")
     return redirect(url_for("notifications.index"))

@@ -1,10 +1,14 @@
 """Site-wide pages: home, language switch, health check."""
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
+from procure.accounts import services as account_services
 from procure.catalog import queries as catalog_queries
 from procure.extensions import db
+from procure.viewkit import act
 
 bp = Blueprint("site", __name__)
 
@@ -21,13 +25,10 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code
         if current_user.is_authenticated:
-            current_user.locale = code
-            db.session.commit()
+            act(lambda: account_services.set_locale(db.session, current_user, code))
     target = request.form.get("next") or request.referrer or url_for("site.home")
     if not target.startswith("/") or target.startswith("//"):
         # Only same-site paths; a full referrer URL is reduced to its path.
-        from urllib.parse import urlsplit
-
         parts = urlsplit(target)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return redirect(target)
