@@ -9,7 +9,6 @@ Rate limits (Flask-Limiter, limits from the config):
 """
 from __future__ import annotations
 
-import math
 import time
 from datetime import datetime, timezone
 
