@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from procure.accounts.models import User
@@ -40,7 +40,19 @@ class Catalog(db.Model):
     """One version of a county's catalog for one year."""
 
     __tablename__ = "catalogs"
-    __table_args__ = (UniqueConstraint("county_id", "year", "version"),)
+    __table_args__ = (
+        UniqueConstraint("county_id", "year", "version"),
+        # At most one draft and one published version per county and year,
+        # enforced by the database too (services check it first, with a message).
+        Index(
+            "uq_catalogs_one_draft_per_year", "county_id", "year", unique=True,
+            postgresql_where=text("status = 'draft'"), sqlite_where=text("status = 'draft'"),
+        ),
+        Index(
+            "uq_catalogs_one_published_per_year", "county_id", "year", unique=True,
+            postgresql_where=text("status = 'published'"), sqlite_where=text("status = 'published'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     county_id: Mapped[int] = mapped_column(ForeignKey("divisions.id"), index=True)

@@ -173,6 +173,9 @@ def publish(session: Session, catalog: Catalog, user: User | None) -> Catalog | 
     if previous is not None:
         previous.status = CatalogStatus.SUPERSEDED
         previous.superseded_at = now
+        # Before the new one is published: one published version per county and
+        # year is a unique index, checked statement by statement.
+        session.flush()
     catalog.status = CatalogStatus.PUBLISHED
     catalog.published_at = now
     catalog.published_by = user
