@@ -56,7 +56,7 @@ def redis_client():
 def key(name: str) -> str:
     """Redis key / file name of ``name``, namespaced by the task queue (tests
     and several deployments may share one Redis database)."""
-    return f"procure:{current_app.config.get('TASK_QUEUE', 'procure')}:{name}"
+    return f"procure:{current_app.config['TASK_QUEUE']}:{name}"
 
 
 def state_dir() -> Path:

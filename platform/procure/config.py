@@ -123,6 +123,10 @@ def load(overrides: dict | None = None) -> dict:
         "MAIL_FROM": _env("MAIL_FROM", "procure <noreply@procure.local>"),
         # "celery": emails go through the worker; "inline": sent right after commit.
         "EMAIL_DELIVERY": _env("EMAIL_DELIVERY", "celery"),
+        # Attempts per email before it is left "failed" for good: the worker's
+        # quick retries (seconds to minutes) cover short SMTP hiccups; the outbox
+        # sweep then retries hourly, so an outage of most of a day loses nothing.
+        "EMAIL_MAX_ATTEMPTS": int(_env("EMAIL_MAX_ATTEMPTS", "24")),
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": {"zh": "中文", "en": "English"},

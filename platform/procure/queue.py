@@ -6,11 +6,11 @@ same settings the worker uses (``celery_settings``), so both always agree on
 broker, queue and serializer.
 
 Send tasks only after the database transaction they depend on has committed:
-the worker may pick the message up at once, and must see the committed rows::
-
-    notification = services.queue_email(db.session, ...)
-    db.session.commit()
-    enqueue("workers.tasks.send_email", notification.id)
+the worker may pick the message up at once, and must see the committed rows.
+Domain code does not call ``enqueue`` itself: e.g. ``notifications.services.notify``
+records the email in the caller's transaction, and an after-commit hook
+(``install_delivery_hooks``) enqueues ``workers.tasks.send_email`` with its id;
+the periodic ``flush_outbox`` job re-sends what a lost enqueue left behind.
 
 Arguments must be JSON-serialisable (ids, not objects).
 """
@@ -33,7 +33,7 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "broker_url": broker_url,
         "broker_connection_retry_on_startup": True,
-        "task_default_queue": config.get("TASK_QUEUE", "procure"),
+        "task_default_queue": config["TASK_QUEUE"],
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_serializer": "json",
@@ -46,7 +46,7 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "timezone": config.get("TIMEZONE", "Asia/Shanghai"),
+        "timezone": config["TIMEZONE"],
         "enable_utc": True,
         "beat_schedule_filename": str(Path(config["INSTANCE_PATH"]) / "celerybeat-schedule"),
     }
@@ -102,7 +102,7 @@ def prepare_broker(config: Mapping[str, Any]) -> None:
 
 
 def _client(config: Mapping[str, Any]):
-    key = (config["BROKER_URL"], config.get("TASK_QUEUE", "procure"))
+    key = (config["BROKER_URL"], config["TASK_QUEUE"])
     client = _clients.get(key)
     if client is None:
         with _lock:

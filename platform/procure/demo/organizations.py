@@ -90,7 +90,7 @@ def _upload_settings() -> org_services.UploadSettings | None:
         return None
     return org_services.UploadSettings(
         root=Path(current_app.instance_path) / "uploads" / "organizations",
-        max_bytes=int(current_app.config.get("ORG_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024)),
+        max_bytes=current_app.config["ORG_DOCUMENT_MAX_BYTES"],
     )
 
 

@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 # session.info key: ids of notifications created in the current transaction.
 OUTBOX_KEY = "procure.notifications.outbox"
 SEND_TASK = "workers.tasks.send_email"
-# Attempts per email before it is left "failed" for good (config EMAIL_MAX_ATTEMPTS):
-# the worker's quick retries (seconds to minutes) cover short SMTP hiccups; the
-# outbox sweep then retries hourly, so an outage of most of a day loses nothing.
-DEFAULT_MAX_ATTEMPTS = 24
 MAX_ERROR_LENGTH = 2000
 
 DeliveryOutcome = Literal["sent", "failed", "skipped", "missing"]
@@ -183,13 +179,17 @@ CREDENTIAL_TEMPLATES = frozenset({"account_confirm", "password_reset", "org_invi
 
 
 def deliver(session: Session, notification_id: int, *, config: Mapping[str, Any] | None = None) -> DeliveryOutcome:
-    """Send one notification's email, at most once.
+    """Send one notification's email unless it was already sent.
 
-    Locks the row (so two workers cannot both send it), skips it when already
-    sent, otherwise sends it and records the outcome: ``sent``, or ``failed``
+    Claims the row (so two workers cannot both send it at once), skips it when
+    already sent, otherwise sends it and records the outcome: ``sent``, or ``failed``
     with the error and the attempt count. Never raises for a mail error.
     Flushes, never commits: the caller commits (and, in the worker, retries a
     ``failed`` outcome with back-off).
+
+    Delivery is at least once, not at most once: if the process dies (or the
+    commit fails) after the SMTP server accepted the message but before the
+    ``sent`` state is committed, the message is sent again by a later attempt.
     """
     config = config if config is not None else current_app.config
     # Claim the row with a conditional UPDATE: it takes the row lock on
@@ -241,7 +241,7 @@ def deliver(session: Session, notification_id: int, *, config: Mapping[str, Any]
 def attempt_cap(config: Mapping[str, Any] | None = None) -> int:
     """How many attempts an email gets (EMAIL_MAX_ATTEMPTS)."""
     config = config if config is not None else current_app.config
-    return int(config.get("EMAIL_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
+    return int(config["EMAIL_MAX_ATTEMPTS"])
 
 
 def retry_delay(attempts: int) -> timedelta:
