@@ -27,4 +27,11 @@ beat_schedule: dict[str, dict] = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Registrations whose new account never confirmed its email: deleted
+    # after UNCONFIRMED_REGISTRATION_DAYS (they hold no credit code meanwhile).
+    "purge_unconfirmed_registrations": {
+        "task": "workers.tasks.purge_unconfirmed_registrations",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }

@@ -100,3 +100,29 @@ def expire_suspensions() -> int | None:
         lifted = organizations.expire_suspensions(db.session, today=today)
         db.session.commit()
         return len(lifted)
+
+
+@celery.task(name="workers.tasks.purge_unconfirmed_registrations")
+def purge_unconfirmed_registrations() -> int | None:
+    """Delete the organization registrations whose new account never confirmed
+    its email within UNCONFIRMED_REGISTRATION_DAYS (periodic, idempotent): they
+    hold no credit code, and their unconfirmed accounts free their address."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from procure.extensions import db
+    from procure.organizations import services as organizations
+
+    with periodic_lock("purge_unconfirmed_registrations", timeout=600) as acquired:
+        if not acquired:
+            return None
+        settings = organizations.UploadSettings(
+            root=Path(current_app.instance_path) / "uploads" / "organizations",
+            max_bytes=int(current_app.config["ORG_DOCUMENT_MAX_BYTES"]),
+        )
+        purged = organizations.purge_unconfirmed_registrations(db.session, settings=settings)
+        db.session.commit()
+        if purged:
+            log.info("purged %s unconfirmed organization registration(s)", purged)
+        return purged

@@ -110,6 +110,12 @@ def load(overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_LIMIT_PER_EMAIL": _env("PASSWORD_RESET_LIMIT_PER_EMAIL", "5 per hour"),
         "PASSWORD_RESET_LIMIT_PER_IP": _env("PASSWORD_RESET_LIMIT_PER_IP", "20 per hour"),
         "CONFIRM_RESEND_LIMIT": _env("CONFIRM_RESEND_LIMIT", "3 per 10 minutes"),
+        # Invitations to join an organization, per organization and per inviting account.
+        "INVITE_LIMIT_PER_ORGANIZATION": _env("INVITE_LIMIT_PER_ORGANIZATION", "20 per hour"),
+        "INVITE_LIMIT_PER_ACCOUNT": _env("INVITE_LIMIT_PER_ACCOUNT", "10 per hour"),
+        # An organization registered with a new account whose email is never
+        # confirmed holds no credit code and is deleted after this many days.
+        "UNCONFIRMED_REGISTRATION_DAYS": float(_env("UNCONFIRMED_REGISTRATION_DAYS", "7")),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are
         # trusted (0: none). Per-IP limits need the real client address.
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),

@@ -38,6 +38,12 @@ def officer_county_ids(user: User | None) -> set[int]:
     return {r.division_id for r in user.roles if r.role == Role.COUNTY_OFFICER and r.division_id}
 
 
+def officer_county_codes(user: User | None) -> set[str]:
+    if not _authenticated(user):
+        return set()
+    return {r.division.code for r in user.roles if r.role == Role.COUNTY_OFFICER and r.division is not None}
+
+
 def is_officer(user: User | None) -> bool:
     return bool(officer_county_ids(user))
 
@@ -101,10 +107,13 @@ def can_register_organization(user: User | None) -> bool:
 
 def can_view_organization_private(user: User | None, organization: Organization) -> bool:
     """Contacts, documents, review history: the organization's members, officers
-    of its home county, platform admins. Never the public."""
+    of its home county (and of the county that suspended it), platform admins.
+    Never the public."""
+    counties = officer_county_ids(user)
     return (
         is_org_member(user, organization)
-        or organization.county_id in officer_county_ids(user)
+        or organization.county_id in counties
+        or (organization.suspended_by_county_id is not None and organization.suspended_by_county_id in counties)
         or is_admin(user)
     )
 
@@ -136,9 +145,62 @@ def review_county_ids(user: User | None) -> set[int] | None:
     return None if is_admin(user) else officer_county_ids(user)
 
 
+def is_or_was_member(user: User | None, organization: Organization | None) -> bool:
+    """Whether the user belongs, or ever belonged, to the organization (every
+    ended membership is kept as a FormerMembership)."""
+    if organization is None or user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if any(r.organization_id == organization.id for r in user.roles if r.organization_id is not None):
+        return True
+    return any(m.organization_id == organization.id for m in user.former_memberships)
+
+
 def can_review_organization(user: User | None, organization: Organization) -> bool:
-    """Approve, reject, ask for information, suspend: officers of the home county only."""
-    return organization.county_id in officer_county_ids(user)
+    """Approve, reject, ask for information, suspend: officers of the home
+    county only, and never one who is or was a member of the organization."""
+    return organization.county_id in officer_county_ids(user) and not is_or_was_member(user, organization)
+
+
+def suspending_county_id(organization: Organization) -> int | None:
+    """The county whose officers imposed the running suspension (older rows
+    without it: the home county)."""
+    return organization.suspended_by_county_id or organization.county_id
+
+
+def can_lift_suspension(user: User | None, organization: Organization) -> bool:
+    """A suspension is lifted by the officers of the county that imposed it,
+    wherever the organization is now, or by a platform admin; never by someone
+    who is or was a member of the organization."""
+    if is_or_was_member(user, organization):
+        return False
+    return is_admin(user) or suspending_county_id(organization) in officer_county_ids(user)
+
+
+def can_look_up_credit_codes(user: User | None) -> bool:
+    """The "who holds this credit code" page: county officers and platform admins."""
+    return is_officer(user) or is_admin(user)
+
+
+def can_see_code_holder(user: User | None, organization: Organization) -> bool:
+    """Details of a registration found by its code: officers of its home county
+    or of the county whose office issued the code (chars 3–8 of the code, where
+    the real organization turns to), and platform admins."""
+    if is_admin(user):
+        return True
+    if organization.county_id in officer_county_ids(user):
+        return True
+    return organization.credit_code[2:8] in officer_county_codes(user)
+
+
+def can_release_code(user: User | None, organization: Organization) -> bool:
+    """Release the code a registration holds: whoever may see its holder, never a
+    current or former member, and only while it is not verified or suspended."""
+    return (
+        organization.code_reserved
+        and not organization.is_public
+        and can_see_code_holder(user, organization)
+        and not is_or_was_member(user, organization)
+    )
 
 
 def require(allowed: bool, *, hide: bool = False) -> None:

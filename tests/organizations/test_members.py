@@ -87,11 +87,27 @@ def test_tampered_invitation_link_is_refused(client, org, mailbox):
     assert response.status_code == 400 and "链接无效" in response.get_data(as_text=True)
 
 
-def test_reinviting_revokes_the_previous_link(client, session, org, mailbox):
+def test_reinviting_a_pending_address_sends_no_second_email_and_keeps_the_link(client, session, org, mailbox):
     login(client, "chief@org.example.com", factories.PASSWORD)
     invite(client, "twice@example.com")
     first = invitation_path(mailbox, "twice@example.com")
     mailbox.clear()
+    page = invite(client, "twice@example.com").get_data(as_text=True)
+    assert "没有再次发送邮件" in page
+    assert mailbox.to("twice@example.com") == []
+    assert len(session.scalars(select(Invitation)).all()) == 1
+    logout(client)
+    assert client.get(first).status_code == 200
+
+
+def test_revoking_then_reinviting_sends_a_new_link_and_kills_the_old(client, session, org, mailbox):
+    login(client, "chief@org.example.com", factories.PASSWORD)
+    invite(client, "twice@example.com")
+    first = invitation_path(mailbox, "twice@example.com")
+    mailbox.clear()
+    invitation = session.scalar(select(Invitation))
+    client.post(f"/organizations/mine/invitations/{invitation.id}/revoke",
+                data={"csrf_token": csrf_token(client, "/organizations/mine/members")})
     invite(client, "twice@example.com")
     second = invitation_path(mailbox, "twice@example.com")
     logout(client)

@@ -1,4 +1,5 @@
 """Registration of an organization and its first user, through the web form."""
+import difflib
 import re
 
 import pytest
@@ -30,7 +31,7 @@ def test_successful_registration(client, session, mailbox, uploads_root):
     data = registration_form()
     response = post_registration(client, data)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/account/unconfirmed")
+    assert response.headers["Location"].endswith("/account/login")
 
     org = session.scalar(select(Organization))
     assert org.status == OrgStatus.PENDING
@@ -160,11 +161,43 @@ def test_not_eligible_type_is_flagged(client, session):
     assert org.flags == ["not_eligible", "mass_organization"]
 
 
-def test_email_of_an_existing_account_is_refused(client, session):
+def _answer(app, data):
+    """What a visitor learns from submitting ``data``: status, redirect, the
+    page it leads to (with the typed address blanked), and the session keys."""
+    client = app.test_client()
+    response = post_registration(client, data)
+    with client.session_transaction() as s:
+        keys = sorted(k for k in s.keys() if k not in ("csrf_token", "_flashes"))
+    page = client.get(response.headers.get("Location", "/")).get_data(as_text=True)
+    page = page.replace(data["account_email"], "EMAIL")
+    page = re.sub(r'(name="csrf_token"[^>]*value=)"[^"]*"', r"\1", page)  # a fresh token per session
+    return response.status_code, response.headers.get("Location"), keys, page
+
+
+def test_registration_does_not_reveal_whether_the_email_has_an_account(app, session, mailbox):
     factories.user(email="taken@example.com")
-    response = post_registration(client, registration_form(account_email="taken@example.com"))
-    assert "该邮箱已注册" in page_text(response)
-    assert count(session, Organization) == 0
+    new = _answer(app, registration_form(account_email="newcomer@example.com"))
+    taken = _answer(app, registration_form(account_email="taken@example.com"))
+    assert new[:3] == taken[:3]
+    assert new[3] == taken[3], "\n".join(difflib.unified_diff(new[3].splitlines(), taken[3].splitlines(), lineterm=""))
+    assert "已注册" not in taken[3]
+    assert "_user_id" not in taken[2]
+    # Only the new address got an organization; the existing account's owner
+    # is told by email what happened, with a sign-in and a reset link.
+    assert count(session, Organization) == 1
+    assert "/account/confirm/" in mailbox.one(to="newcomer@example.com").link(containing="/account/confirm/")
+    told = mailbox.one(to="taken@example.com")
+    assert "已经有账号" in told.text
+    assert told.link(containing="/account/login") and told.link(containing="/account/reset")
+
+
+def test_weak_password_is_refused_the_same_way_for_an_existing_email(app, session):
+    factories.user(email="taken@example.com")
+    new = _answer(app, registration_form(account_email="newcomer@example.com", account_password="123456",
+                                         account_password2="123456"))
+    taken = _answer(app, registration_form(account_email="taken@example.com", account_password="123456",
+                                           account_password2="123456"))
+    assert new[0] == taken[0] == 200 and new[3] == taken[3]
 
 
 def test_missing_csrf_changes_nothing(client, session, mailbox):
@@ -175,7 +208,11 @@ def test_missing_csrf_changes_nothing(client, session, mailbox):
 
 
 def test_unconfirmed_registrant_cannot_use_the_dashboard(client, session):
-    assert post_registration(client, registration_form()).status_code == 302
+    from tests.conftest import login
+
+    data = registration_form()
+    assert post_registration(client, data).status_code == 302
+    login(client, data["account_email"], data["account_password"])
     response = client.get("/organizations/mine")
     assert response.status_code == 302 and "/account/unconfirmed" in response.headers["Location"]
 

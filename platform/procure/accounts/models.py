@@ -20,7 +20,7 @@ from procure.geo.models import Division
 from procure.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from procure.organizations.models import Organization
+    from procure.organizations.models import FormerMembership, Organization
 
 
 class Role(enum.StrEnum):
@@ -30,6 +30,12 @@ class Role(enum.StrEnum):
     ORG_ADMIN = "org_admin"
     ORG_MEMBER = "org_member"
     EVALUATOR = "evaluator"
+
+
+# Roles that decide about organizations (and bids): separation of duties keeps
+# whoever holds one out of every organization.
+OFFICIAL_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER, Role.EVALUATOR})
+ORG_ROLES = (Role.ORG_ADMIN, Role.ORG_MEMBER)
 
 
 def new_session_token() -> str:
@@ -53,6 +59,11 @@ class User(UserMixin, db.Model):
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    # Organizations the user belonged to before (loaded only when a policy
+    # question about an organization needs them).
+    former_memberships: Mapped[list[FormerMembership]] = relationship(
+        "FormerMembership", lazy="select", viewonly=True, order_by="FormerMembership.id"
     )
 
     # Flask-Login: the session stores the rotating token, not the primary key.

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from procure.accounts import tokens
-from procure.accounts.models import Role, RoleAssignment, User, new_session_token
+from procure.accounts.models import OFFICIAL_ROLES, ORG_ROLES, Role, RoleAssignment, User, new_session_token
 from procure.accounts.passwords import hash_password, verify_password, weakness
 from procure.accounts.tokens import InvalidToken
 from procure.errors import DomainError
@@ -94,6 +94,11 @@ def grant_role(session: Session, user: User, role: Role, division: Division | No
         raise DomainError(f"role {role} needs a division of level {expected}")
     if expected is None and division is not None:
         raise DomainError(f"role {role} takes no division")
+    if role in OFFICIAL_ROLES and any(r.role in ORG_ROLES for r in user.roles):
+        # Separation of duties: who decides about organizations belongs to none.
+        raise DomainError(
+            _l("该账号是机构的成员，不能同时担任主管部门、评审或平台管理的职务：请先将其移出机构。"), field="email"
+        )
     for existing in user.roles:
         if existing.role == role and existing.division_id == (division.id if division else None):
             return existing
@@ -182,7 +187,30 @@ def confirm_email(session: Session, token: str) -> User:
         raise InvalidToken(_l("该邮箱已经确认过，此链接不能再次使用。请直接登录。"), reason="used")
     user.email_confirmed_at = utcnow()
     session.flush()
+    _confirm_registration(session, user)
     return user
+
+
+def _confirm_registration(session: Session, user: User) -> None:
+    """A registration made with this account now holds its credit code."""
+    from procure.organizations import services as org_services
+
+    org_services.confirm_registration(session, user)
+
+
+def send_account_exists(session: Session, user: User) -> None:
+    """Someone registered with the address of an existing account: tell its
+    owner, with a sign-in and a password-reset link (nothing was created)."""
+    login_url = external_url("accounts.login")
+    _notify(
+        session,
+        event_key=f"account_exists:{user.id}:{secrets.token_hex(8)}",
+        template="account_exists",
+        context={"recipient_name": user.name, "reset_url": external_url("accounts.reset_request")},
+        email=user.email,
+        link=login_url,
+        locale=user.locale,
+    )
 
 
 # === password reset =========================================================
@@ -242,5 +270,7 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
     set_password(session, user, new_password, field="password")
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
+        session.flush()
+        _confirm_registration(session, user)
     session.flush()
     return user

@@ -102,15 +102,35 @@ def notify(
 
 
 def render_email(template: str, variables: Mapping[str, Any], *, locale: str) -> tuple[str, str, str]:
-    """Subject (one line), plain text and HTML of ``templates/email/<template>/``."""
+    """Subject (one line), plain text and HTML of ``templates/email/<template>/``.
+
+    The ``.txt`` templates are plain text (not autoescaped: no HTML entities in
+    the text part); the ``.html`` one is autoescaped and never includes a
+    ``.txt`` template, whose output would go in raw. Text shared by both parts
+    is rendered once as plain text and handed to both as a variable (escaped
+    in HTML like any other value): ``subject`` and, when the folder has a
+    ``_message.txt``, ``message_text``."""
     folder = f"email/{template}"
+    variables = dict(variables)
     with force_locale(locale):
-        subject = render_template(f"{folder}/subject.txt", **variables)
+        variables["subject"] = " ".join(render_template(f"{folder}/subject.txt", **variables).split())[:300]
+        if _has_template(f"{folder}/_message.txt"):
+            variables["message_text"] = render_template(f"{folder}/_message.txt", **variables).strip()
         body_text = render_template(f"{folder}/body.txt", **variables)
         body_html = render_template(f"{folder}/body.html", **variables)
-    subject = " ".join(subject.split())[:300]
+    subject = variables["subject"]
     body_text = re.sub(r"\n{3,}", "\n\n", body_text.strip()) + "\n"
     return subject, body_text, body_html
+
+
+def _has_template(name: str) -> bool:
+    from jinja2 import TemplateNotFound
+
+    try:
+        current_app.jinja_env.get_template(name)
+    except TemplateNotFound:
+        return False
+    return True
 
 
 def absolute_url(link: str, config: Mapping[str, Any]) -> str:

@@ -224,3 +224,20 @@ class SuspendForm(FlaskForm):
 class LiftForm(FlaskForm):
     reason = TextAreaField(_l("说明（可选）"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("恢复承接资格"))
+
+
+class CodeLookupForm(FlaskForm):
+    """The officer's "who holds this credit code" search (GET, no CSRF needed)."""
+
+    class Meta:
+        csrf = False
+
+    code = StringField(_l("统一社会信用代码"), validators=[Optional(), Length(max=40)])
+
+
+class ReleaseCodeForm(FlaskForm):
+    reason = TextAreaField(
+        _l("释放理由"),
+        validators=[DataRequired(_l("请填写释放代码的理由（如核实登记证书后确认不是该机构）。")), Length(max=2000)],
+    )
+    submit = SubmitField(_l("释放该代码"))

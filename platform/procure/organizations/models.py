@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from procure.extensions import db
@@ -104,17 +104,21 @@ class DecisionKind(enum.StrEnum):
     INFO_REQUESTED = "info_requested"
     SUSPENDED = "suspended"
     SUSPENSION_LIFTED = "suspension_lifted"
+    # An officer released the credit code the organization held (a squatter's
+    # or a mistaken registration): it is rejected and no longer holds the code.
+    CODE_RELEASED = "code_released"
 
 
 DECISION_LABELS: dict[str, object] = {
     DecisionKind.SUBMITTED.value: _l("提交注册申请"),
     DecisionKind.RESUBMITTED.value: _l("修改后重新提交"),
-    DecisionKind.CHANGED.value: _l("变更名称/代码/类型，重新审核"),
+    DecisionKind.CHANGED.value: _l("变更名称/代码/类型/所在区县，重新审核"),
     DecisionKind.APPROVED.value: _l("审核通过"),
     DecisionKind.REJECTED.value: _l("审核未通过"),
     DecisionKind.INFO_REQUESTED.value: _l("要求补充材料"),
     DecisionKind.SUSPENDED.value: _l("暂停承接资格"),
     DecisionKind.SUSPENSION_LIFTED.value: _l("恢复承接资格"),
+    DecisionKind.CODE_RELEASED.value: _l("释放统一社会信用代码"),
 }
 
 # Decisions taken by officers: each is emailed to the organization.
@@ -125,6 +129,7 @@ OFFICER_DECISIONS = frozenset(
         DecisionKind.INFO_REQUESTED,
         DecisionKind.SUSPENDED,
         DecisionKind.SUSPENSION_LIFTED,
+        DecisionKind.CODE_RELEASED,
     }
 )
 
@@ -148,11 +153,29 @@ DOCUMENT_KIND_LABELS: dict[str, object] = {
 
 class Organization(db.Model):
     __tablename__ = "organizations"
+    __table_args__ = (
+        # One organization per code, among the registrations that hold it: an
+        # unconfirmed registration (its administrator has not confirmed the
+        # email yet) or one whose code an officer released holds nothing.
+        Index(
+            "uq_organizations_reserved_credit_code",
+            "credit_code",
+            unique=True,
+            postgresql_where=text("code_reserved"),
+            sqlite_where=text("code_reserved"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    # Normalised (upper case, no separators); one organization per code.
-    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    # Normalised (upper case, no separators).
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    # Whether this registration holds its code (see the index above): set when
+    # the registering account's email is confirmed, cleared by an officer's release.
+    code_reserved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the registering account's email was confirmed (None: an unconfirmed
+    # registration, purged after REGISTRATION_UNCONFIRMED_TTL_DAYS).
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     org_type: Mapped[OrgType] = mapped_column(_enum(OrgType), index=True)
     # A registered affiliate of a mass organization (e.g. the Youth League's
     # volunteers' association): eligible, but always reviewed by hand.
@@ -176,6 +199,11 @@ class Organization(db.Model):
     status_reason: Mapped[str] = mapped_column(Text, default="")
     suspension_reason: Mapped[str] = mapped_column(Text, default="")
     suspended_until: Mapped[date | None] = mapped_column(Date)
+    # Who imposed the running suspension, and as officer of which county: only
+    # that county's officers (or a platform admin) may lift it, wherever the
+    # organization is now.
+    suspended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    suspended_by_county_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"))
 
     # Review flags, computed by services.compute_flags on every save.
     flag_budget_funded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -188,7 +216,7 @@ class Organization(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    county: Mapped[Division] = relationship(lazy="joined")
+    county: Mapped[Division] = relationship(lazy="joined", foreign_keys=[county_id])
     decisions: Mapped[list[OrganizationDecision]] = relationship(
         back_populates="organization",
         cascade="all, delete-orphan",
@@ -332,3 +360,17 @@ class Invitation(db.Model):
 
     organization: Mapped[Organization] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+
+class FormerMembership(db.Model):
+    """A membership that ended (the member was removed or left): kept so that
+    nobody who ever belonged to an organization decides about it later."""
+
+    __tablename__ = "organization_former_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    left_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

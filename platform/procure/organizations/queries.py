@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from procure.accounts.models import Role, RoleAssignment
+from procure.accounts.models import ORG_ROLES, RoleAssignment
 from procure.organizations.models import (
     PUBLIC_STATUSES,
     Invitation,
@@ -13,7 +13,6 @@ from procure.organizations.models import (
     OrgStatus,
 )
 
-ORG_ROLES = (Role.ORG_ADMIN, Role.ORG_MEMBER)
 # Queue order: what needs a decision first, flagged ones first, oldest first.
 REVIEW_STATUSES = (OrgStatus.PENDING, OrgStatus.NEEDS_INFO)
 
@@ -107,3 +106,15 @@ def open_invitations(session: Session, org: Organization) -> list[Invitation]:
 
 def invitation(session: Session, invitation_id: int) -> Invitation | None:
     return session.get(Invitation, invitation_id)
+
+
+def code_registrations(session: Session, code: str) -> list[Organization]:
+    """Every registration that states ``code``: the holder first, then the
+    others (unconfirmed or released), oldest first."""
+    return list(
+        session.scalars(
+            select(Organization)
+            .where(Organization.credit_code == code)
+            .order_by(Organization.code_reserved.desc(), Organization.created_at, Organization.id)
+        )
+    )

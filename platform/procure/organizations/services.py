@@ -9,7 +9,18 @@ the services check the state machine:
     pending ──approve──► verified ──suspend──► suspended ──lift──► verified
        │  ╲──reject──► rejected ──(edit + resubmit)──► pending
        ╰──request info──► needs_info ──(edit + resubmit)──► pending
-    verified ──(name, code or type changed)──► pending
+    verified ──(a field of REVIEW_FIELDS changed, e.g. the home county)──► pending
+
+A registration made together with a new account holds its credit code only
+once that account's email is confirmed (``confirm_registration``); until then
+it is "unconfirmed" and purged after a while (``purge_unconfirmed_registrations``),
+so whoever types someone else's code cannot lock the real organization out. An
+officer can see who holds a code and release it (``release_code``).
+
+Separation of duties: nobody holding an official role (county or township
+officer, evaluator, platform admin) is a member of an organization, and every
+ended membership is kept (``FormerMembership``) so that ``procure.policy`` can
+refuse decisions by anyone who is or was a member of the organization.
 """
 from __future__ import annotations
 
@@ -25,7 +36,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from procure.accounts.models import Role, RoleAssignment, User
+from procure.accounts.models import OFFICIAL_ROLES, ORG_ROLES, Role, RoleAssignment, User
 from procure.errors import DomainError
 from procure.geo.models import Division, DivisionLevel
 from procure.organizations import credit_codes, documents, queries
@@ -33,6 +44,7 @@ from procure.organizations.models import (
     NOT_ELIGIBLE_TYPES,
     DecisionKind,
     DocumentKind,
+    FormerMembership,
     Invitation,
     Organization,
     OrganizationDecision,
@@ -42,7 +54,7 @@ from procure.organizations.models import (
 )
 from procure.timeutil import as_utc, utcnow
 
-ORG_ROLES = queries.ORG_ROLES
+DEFAULT_UNCONFIRMED_REGISTRATION_TTL = timedelta(days=7)
 DASHBOARD_PATH = "/organizations/mine"
 INVITATION_PURPOSE = "org-invitation"
 DEFAULT_INVITATION_TTL = timedelta(days=7)
@@ -217,10 +229,7 @@ def _clean(session: Session, data: OrgData, *, exclude_id: int | None = None) ->
 
 
 def check_code_available(session: Session, code: str, *, exclude_id: int | None = None) -> None:
-    query = select(Organization).where(Organization.credit_code == code)
-    if exclude_id is not None:
-        query = query.where(Organization.id != exclude_id)
-    existing = session.scalar(query)
+    existing = code_holder(session, code, exclude_id=exclude_id)
     if existing is None:
         return
     if existing.is_public:
@@ -229,11 +238,32 @@ def check_code_available(session: Session, code: str, *, exclude_id: int | None 
             name=existing.name,
         )
     else:
-        # A pending or rejected applicant is not public: say only that it exists.
+        # A pending or rejected applicant is not public: say only that it
+        # exists, and how the real organization gets its code back.
         message = _l(
-            "该统一社会信用代码已有机构提交注册，一个代码只能注册一个机构。如有疑问，请联系所在区县的主管部门。"
+            "该统一社会信用代码已有机构提交注册，一个代码只能注册一个机构。如果这是贵机构的代码而注册的不是贵机构，"
+            "请携登记证书联系所在区县的主管部门：主管部门可以查看持有该代码的注册并予以释放。"
         )
     raise DuplicateCode(message, existing)
+
+
+def code_holder(session: Session, code: str, *, exclude_id: int | None = None) -> Organization | None:
+    """The registration holding ``code`` (confirmed, not released), or None."""
+    query = select(Organization).where(Organization.credit_code == code, Organization.code_reserved.is_(True))
+    if exclude_id is not None:
+        query = query.where(Organization.id != exclude_id)
+    return session.scalar(query)
+
+
+def _reserve_code(session: Session, org: Organization) -> bool:
+    """Make ``org`` hold its code if nobody else does; whether it holds it now."""
+    if org.code_reserved:
+        return True
+    if code_holder(session, org.credit_code, exclude_id=org.id) is not None:
+        return False
+    org.code_reserved = True
+    session.flush()
+    return True
 
 
 def code_mismatch(org_type: OrgType | str, code: str) -> bool:
@@ -306,12 +336,18 @@ def register(
     user: User | None = None,
     uploads: list[Upload] = (),
     upload_settings: UploadSettings | None = None,
-) -> tuple[Organization, User]:
+) -> tuple[Organization | None, User]:
     """Register an organization (pending) with its first user as administrator.
 
     Either ``account`` (a new user, who must confirm the email address before
-    doing anything: the confirmation is sent here) or ``user`` (an existing,
-    logged-in user who belongs to no organization yet).
+    doing anything: the confirmation is sent here; the registration holds its
+    credit code only once that is done) or ``user`` (an existing, logged-in
+    user who belongs to no organization yet).
+
+    When ``account`` names an address that already has an account, nothing is
+    registered: that address gets an email saying so (sign in / reset the
+    password), and ``(None, existing user)`` is returned; the caller must
+    answer exactly as for a new account (no account enumeration).
     """
     clean = _clean(session, data)
     if uploads and upload_settings is None:
@@ -330,10 +366,21 @@ def register(
         from procure.accounts import services as account_services
 
         account_email = normalize_email(account.email, field_name="account_email")
+        name = (account.name or "").strip()
+        # Every check of the typed data first, so that the answer never depends
+        # on whether the address already has an account.
+        account_services.check_password_strength(account.password, user_inputs=(account_email, name),
+                                                 field="account_password")
+        existing = session.scalar(select(User).where(func.lower(User.email) == account_email))
+        if existing is not None:
+            # Nothing is registered; the address's owner is told by email
+            # (sign in, or reset the password) and the page answers as for a
+            # new account. The hash evens out the time a new account takes.
+            account_services.hash_password(account.password)
+            account_services.send_account_exists(session, existing)
+            return None, existing
         try:
-            user = account_services.create_user(
-                session, email=account_email, password=account.password, name=(account.name or "").strip()
-            )
+            user = account_services.create_user(session, email=account_email, password=account.password, name=name)
         except DomainError as exc:
             # The form's account fields are prefixed.
             raise DomainError(exc.message, field=f"account_{exc.field}" if exc.field else "account_email") from None
@@ -341,9 +388,12 @@ def register(
     else:
         if queries.membership_of(user) is not None:
             raise DomainError(_l("您的账号已属于一个机构，不能再注册新的机构。"))
+        _refuse_official(user)
         new_user = False
     now = utcnow()
-    org = Organization(**clean.values, status=OrgStatus.PENDING, declared_at=now, submitted_at=now, created_at=now)
+    confirmed = user.email_confirmed_at is not None
+    org = Organization(**clean.values, status=OrgStatus.PENDING, declared_at=now, submitted_at=now, created_at=now,
+                       confirmed_at=now if confirmed else None, code_reserved=confirmed)
     compute_flags(org)
     session.add(org)
     session.flush()
@@ -359,26 +409,49 @@ def register(
     return org, user
 
 
-KEY_FIELDS = ("name", "credit_code", "org_type")
+# The fields an officer checked when verifying the organization: changing any
+# of them sends a verified organization back to review (by the officers of its
+# home county, the new one when the county changes) and is refused while it is
+# suspended, so a suspension can never be shed by an edit. The reasons are in
+# tests/organizations/test_supervision.py. Every other field (address, contact
+# person, phone, email) changes in place.
+REVIEW_FIELDS = (
+    "name",
+    "credit_code",
+    "org_type",
+    "county_id",
+    "legal_representative",
+    "budget_funded",
+    "mass_org_affiliate",
+)
+KEY_FIELDS = REVIEW_FIELDS  # the earlier name
 
 
 def update(session: Session, org: Organization, data: OrgData, *, actor: User) -> list[str]:
     """Save an edit of the organization's profile; returns the changed fields.
 
-    Verified: a change of name, code or type sends it back to review (pending);
-    other fields change in place. Needs-info or rejected: the edit is the
-    resubmission (back to pending). Suspended: name, code and type are locked.
+    Verified: a change of a REVIEW_FIELDS field sends it back to review
+    (pending, in the queue of its — possibly new — home county); other fields
+    change in place. Needs-info or rejected: the edit is the resubmission (back
+    to pending). Suspended: the REVIEW_FIELDS are locked.
     """
     lock(session, org)
     clean = _clean(session, data, exclude_id=org.id)
     changed = [name for name, value in clean.values.items() if getattr(org, name) != value]
-    key_changed = [name for name in changed if name in KEY_FIELDS]
+    key_changed = [name for name in changed if name in REVIEW_FIELDS]
     if org.status == OrgStatus.SUSPENDED and key_changed:
-        raise DomainError(_l("承接资格暂停期间不能变更机构名称、统一社会信用代码或类型。"))
+        raise DomainError(
+            _l("承接资格暂停期间不能变更以下内容：%(fields)s。", fields=_changed_fields_text(key_changed))
+        )
     for name, value in clean.values.items():
         setattr(org, name, value)
     org.declared_at = utcnow()
     compute_flags(org)
+    if org.confirmed_at is not None and "credit_code" in changed:
+        # The old code is given up, the new one is free (checked by _clean).
+        org.code_reserved = False
+        session.flush()
+        _reserve_code(session, org)
     if org.status == OrgStatus.VERIFIED and key_changed:
         org.status = OrgStatus.PENDING
         org.status_reason = ""
@@ -392,7 +465,15 @@ def update(session: Session, org: Organization, data: OrgData, *, actor: User) -
 
 
 def _changed_fields_text(names: list[str]) -> str:
-    labels = {"name": _l("机构名称"), "credit_code": _l("统一社会信用代码"), "org_type": _l("机构类型")}
+    labels = {
+        "name": _l("机构名称"),
+        "credit_code": _l("统一社会信用代码"),
+        "org_type": _l("机构类型"),
+        "county_id": _l("所在区县"),
+        "legal_representative": _l("法定代表人（负责人）"),
+        "budget_funded": _l("是否财政拨款保障"),
+        "mass_org_affiliate": _l("群团组织所属社会组织"),
+    }
     return "、".join(str(labels[n]) for n in names)
 
 
@@ -443,6 +524,10 @@ def approve(session: Session, org: Organization, *, officer: User, note: str = "
         raise DomainError(
             _l("公益一类事业单位和财政拨款保障的群团组织机关依法不能承接政府购买服务，不能审核通过：请驳回，或要求其更正机构类型。")
         )
+    if not _reserve_code(session, org):
+        raise DomainError(
+            _l("该机构的统一社会信用代码已被另一注册持有，不能审核通过：请先在“代码持有查询”中核实并释放该代码。")
+        )
     org.status = OrgStatus.VERIFIED
     org.status_reason = ""
     org.verified_at = utcnow()
@@ -489,6 +574,9 @@ def suspend(session: Session, org: Organization, *, officer: User, reason: str, 
     org.status = OrgStatus.SUSPENDED
     org.suspension_reason = reason
     org.suspended_until = until
+    # The suspension belongs to the county imposing it (the home county now).
+    org.suspended_by_id = officer.id
+    org.suspended_by_county_id = org.county_id
     decision = _record(session, org, DecisionKind.SUSPENDED, officer, reason=reason, suspended_until=until)
     _notify_decision(session, org, decision)
     return decision
@@ -500,9 +588,83 @@ def lift_suspension(session: Session, org: Organization, *, officer: User | None
     org.status = OrgStatus.VERIFIED
     org.suspension_reason = ""
     org.suspended_until = None
+    org.suspended_by_id = None
+    org.suspended_by_county_id = None
     decision = _record(session, org, DecisionKind.SUSPENSION_LIFTED, officer, reason=_reason(reason))
     _notify_decision(session, org, decision)
     return decision
+
+
+def release_code(session: Session, org: Organization, *, officer: User, reason: str) -> OrganizationDecision:
+    """An officer releases the credit code ``org`` holds (a registration by
+    someone who is not the organization, or a mistaken one): the registration
+    is rejected with the reason and no longer holds the code, so the real
+    organization can register (or have its own registration approved). A
+    verified or suspended organization's code is not released this way."""
+    lock(session, org)
+    _require_status(
+        org, (OrgStatus.PENDING, OrgStatus.NEEDS_INFO, OrgStatus.REJECTED),
+        _l("已认证或已暂停机构的代码不能释放。"),
+    )
+    reason = _reason(reason, required_message=_l("请填写释放代码的理由（如核实登记证书后确认不是该机构）。"))
+    org.code_reserved = False
+    org.status = OrgStatus.REJECTED
+    org.status_reason = reason
+    decision = _record(session, org, DecisionKind.CODE_RELEASED, officer, reason=reason)
+    _notify_decision(session, org, decision)
+    return decision
+
+
+def confirm_registration(session: Session, user: User) -> Organization | None:
+    """The registering account's email is confirmed: its organization's
+    registration is confirmed and takes its credit code, unless a confirmed
+    registration took it meanwhile (then it stays in the queue without the
+    code, and the organization is told to contact its county)."""
+    assignment = queries.membership_of(user)
+    if assignment is None or assignment.role != Role.ORG_ADMIN:
+        return None
+    org = session.get(Organization, assignment.organization_id)
+    if org is None or org.confirmed_at is not None:
+        return None
+    org.confirmed_at = utcnow()
+    _reserve_code(session, org)
+    session.flush()
+    return org
+
+
+def unconfirmed_registration_ttl() -> timedelta:
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return timedelta(days=float(current_app.config["UNCONFIRMED_REGISTRATION_DAYS"]))
+    return DEFAULT_UNCONFIRMED_REGISTRATION_TTL
+
+
+def purge_unconfirmed_registrations(session: Session, *, settings: UploadSettings | None = None,
+                                    now: datetime | None = None, ttl: timedelta | None = None) -> int:
+    """Delete the registrations whose account never confirmed its email within
+    ``ttl`` (config UNCONFIRMED_REGISTRATION_DAYS), with their documents and the
+    unconfirmed accounts that made them (periodic; idempotent). Returns how
+    many registrations were removed."""
+    cutoff = (now or utcnow()) - (ttl if ttl is not None else unconfirmed_registration_ttl())
+    stale = list(
+        session.scalars(
+            select(Organization).where(Organization.confirmed_at.is_(None), Organization.created_at < cutoff)
+        )
+    )
+    for org in stale:
+        users = [a.user for a in member_assignments(session, org)]
+        paths = [document_path(doc, settings) for doc in org.documents] if settings is not None else []
+        session.delete(org)
+        session.flush()
+        for user in users:
+            session.expire(user, ["roles"])
+            if user.email_confirmed_at is None and not user.roles:
+                session.delete(user)
+        session.flush()
+        for path in paths:
+            path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def expire_suspensions(session: Session, *, today: date) -> list[Organization]:
@@ -620,6 +782,18 @@ def delete_document(session: Session, doc: OrganizationDocument, *, settings: Up
 # === memberships and invitations ==============================================
 
 
+def official_roles(user: User) -> set[Role]:
+    return {r.role for r in user.roles if r.role in OFFICIAL_ROLES}
+
+
+def _refuse_official(user: User) -> None:
+    if official_roles(user):
+        raise DomainError(
+            _l("该账号担任主管部门、评审或平台管理的职务，不能同时成为机构的成员（职务与被监管机构须分离）。"),
+            field="token",
+        )
+
+
 def member_assignments(session: Session, org: Organization) -> list[RoleAssignment]:
     return list(
         session.scalars(
@@ -634,16 +808,45 @@ def admin_assignments(session: Session, org: Organization) -> list[RoleAssignmen
     return [a for a in member_assignments(session, org) if a.role == Role.ORG_ADMIN]
 
 
+def may_invite(org: Organization, user: User) -> bool:
+    """Only a confirmed registration, by an administrator whose email is confirmed."""
+    return org.confirmed_at is not None and user.email_confirmed_at is not None
+
+
+def pending_invitation(session: Session, org: Organization, email: str, *, now: datetime | None = None
+                       ) -> Invitation | None:
+    """The open (not accepted, revoked or expired) invitation of ``email`` to ``org``."""
+    now = now or utcnow()
+    for invitation in session.scalars(
+        select(Invitation).where(
+            Invitation.organization_id == org.id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        ).order_by(Invitation.id.desc())
+    ):
+        if as_utc(invitation.expires_at) > now:
+            return invitation
+    return None
+
+
 def invite(session: Session, org: Organization, *, email: str, as_admin: bool = False, invited_by: User,
-           timezone: str, ttl: timedelta = DEFAULT_INVITATION_TTL) -> tuple[Invitation, str]:
+           timezone: str, ttl: timedelta = DEFAULT_INVITATION_TTL) -> tuple[Invitation, str | None]:
     """Invite a colleague by email; returns the invitation and the raw token
     (only its SHA-256 is stored). The email is sent after commit and gives the
-    expiry in ``timezone`` (the configured TIMEZONE)."""
+    expiry in ``timezone`` (the configured TIMEZONE).
+
+    One email per invitation: inviting an address that already has an open
+    invitation sends nothing; the open invitation is kept (its link, already
+    in the invitee's mailbox, stays valid for ``ttl`` from now) and returned
+    with ``None`` as token. To send a new email, revoke it and invite again."""
     if ttl > MAX_INVITATION_TTL:
         raise ValueError("invitation ttl above MAX_INVITATION_TTL")
     from procure.accounts import tokens
     from procure.notifications.services import notify
 
+    if not may_invite(org, invited_by):
+        raise DomainError(_l("机构注册的邮箱确认之前不能邀请成员：请先点击确认邮件中的链接。"))
     email = normalize_email(email)
     for assignment in member_assignments(session, org):
         if assignment.user.email == email:
@@ -651,17 +854,20 @@ def invite(session: Session, org: Organization, *, email: str, as_admin: bool = 
     existing_user = session.scalar(select(User).where(func.lower(User.email) == email))
     if existing_user is not None and queries.membership_of(existing_user) is not None:
         raise DomainError(_l("%(e)s 已属于其他机构，不能邀请。", e=email), field="email")
-    now = utcnow()
-    # Earlier open invitations of the same address stop working.
-    for old in session.scalars(
-        select(Invitation).where(
-            Invitation.organization_id == org.id,
-            Invitation.email == email,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
+    if existing_user is not None and official_roles(existing_user):
+        raise DomainError(
+            _l("%(e)s 的账号担任主管部门、评审或平台管理的职务，不能成为机构成员。", e=email), field="email"
         )
-    ):
-        old.revoked_at = now
+    now = utcnow()
+    pending = pending_invitation(session, org, email, now=now)
+    if pending is not None:
+        if pending.as_admin != bool(as_admin):
+            raise DomainError(
+                _l("已向 %(e)s 发出邀请，身份不同：如需更改身份，请先撤销该邀请再重新邀请。", e=email), field="email"
+            )
+        pending.expires_at = max(as_utc(pending.expires_at), now + ttl)
+        session.flush()
+        return pending, None
     token = tokens.dumps(INVITATION_PURPOSE, {"o": org.id, "n": secrets.token_urlsafe(16)})
     invitation = Invitation(
         organization_id=org.id,
@@ -747,6 +953,7 @@ def accept_invitation(session: Session, token: str, *, user: User | None = None,
         )
     if queries.membership_of(user) is not None:
         raise DomainError(_l("您的账号已属于一个机构。"), field="token")
+    _refuse_official(user)
     role = Role.ORG_ADMIN if invitation.as_admin else Role.ORG_MEMBER
     session.add(RoleAssignment(user=user, role=role, organization_id=invitation.organization_id))
     invitation.accepted_at = utcnow()
@@ -770,9 +977,11 @@ def remove_member(session: Session, org: Organization, assignment: RoleAssignmen
     if assignment.role == Role.ORG_ADMIN and len(admin_assignments(session, org)) <= 1:
         raise DomainError(_l("不能移除机构唯一的管理员：请先邀请或指定另一位管理员。"))
     user = assignment.user
+    session.add(FormerMembership(organization_id=org.id, user_id=user.id, role=str(assignment.role),
+                                 joined_at=assignment.created_at, left_at=utcnow()))
     session.delete(assignment)
     session.flush()
-    session.expire(user, ["roles"])
+    session.expire(user, ["roles", "former_memberships"])
 
 
 def set_member_role(session: Session, org: Organization, assignment: RoleAssignment, *, admin: bool) -> None:

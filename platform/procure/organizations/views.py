@@ -10,20 +10,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
+from flask_limiter import RequestLimit
 
 from procure import policy
 from procure.accounts import queries as account_queries
 from procure.errors import DomainError
-from procure.extensions import db
+from procure.extensions import db, limiter
 from procure.geo import queries as geo_queries
 from procure.organizations import credit_codes, forms, queries, services
 from procure.organizations.models import OrgStatus
 from procure.viewkit import act, flash_form_errors, found, show_error, submit
 
 bp = Blueprint("organizations", __name__)
+
+
+def _config_value(name: str):
+    return lambda: current_app.config[name]
 
 
 def upload_settings() -> services.UploadSettings:
@@ -124,13 +129,19 @@ def register():
                 flash(_("机构注册申请已提交，等待所在区县审核。"), "success")
                 return redirect(url_for("organizations.mine"))
             if done:
+                # The same answer whether or not the address already had an
+                # account (then the email says so, with sign-in and reset
+                # links, and nothing was registered): the page never tells.
                 _org, user = done.value
-                login_user(user)
                 flash(
-                    _("机构注册申请已提交。我们已向 %(email)s 发送确认邮件，请先点击邮件中的链接确认邮箱。", email=user.email),
+                    _(
+                        "我们已向 %(email)s 发送邮件，请按邮件中的说明继续：新账号需先点击邮件中的链接确认邮箱，"
+                        "确认后注册申请才会进入审核，然后即可登录。",
+                        email=user.email,
+                    ),
                     "success",
                 )
-                return redirect(url_for("accounts.unconfirmed"))
+                return redirect(url_for("accounts.login"))
             duplicate = _public_duplicate(done.error)
     if request.method == "POST" and (form.errors or duplicate):
         flash(_("注册未提交：请更正下面标出的问题。"), "danger")
@@ -294,20 +305,56 @@ def members():
     )
 
 
+def _invite_org_key() -> str:
+    membership = policy.org_membership(current_user)
+    return f"invite-org:{membership.organization_id}" if membership is not None else ""
+
+
+def _invite_account_key() -> str:
+    return f"invite-user:{current_user.id}" if current_user.is_authenticated else ""
+
+
+def _invitation_sent(_response) -> bool:
+    return bool(g.get("invitation_sent"))
+
+
+def _invites_limited(limit: RequestLimit):
+    flash(_("发送邀请过于频繁，请稍后再试。"), "warning")
+    return redirect(url_for("organizations.members"))
+
+
 @bp.route("/organizations/mine/members/invite", methods=["POST"])
 @login_required
+@limiter.limit(_config_value("INVITE_LIMIT_PER_ORGANIZATION"), key_func=_invite_org_key, methods=["POST"],
+               deduct_when=_invitation_sent, on_breach=_invites_limited)
+@limiter.limit(_config_value("INVITE_LIMIT_PER_ACCOUNT"), key_func=_invite_account_key, methods=["POST"],
+               deduct_when=_invitation_sent, on_breach=_invites_limited)
 def invite():
+    """Rate-limited per organization and per inviting account (each sent email counts)."""
     org = _my_managed_org()
     form = forms.InviteForm()
-    submit(
+    done = submit(
         form,
         lambda: services.invite(
             db.session, org, email=form.email.data, as_admin=form.as_admin.data, invited_by=current_user,
             timezone=current_app.config["TIMEZONE"],
         ),
-        success=lambda sent: _("邀请已发送到 %(e)s。", e=sent[0].email),
         flash_errors=True,
     )
+    if done:
+        invitation, token = done.value
+        if token is None:
+            flash(
+                _(
+                    "%(e)s 已有一份未接受的邀请，没有再次发送邮件（邀请链接的有效期已延长）。"
+                    "如需重新发送，请先撤销该邀请再邀请。",
+                    e=invitation.email,
+                ),
+                "info",
+            )
+        else:
+            g.invitation_sent = True
+            flash(_("邀请已发送到 %(e)s。", e=invitation.email), "success")
     return redirect(url_for("organizations.members"))
 
 
@@ -434,6 +481,9 @@ def review(org_id: int):
         "organizations/review.html",
         org=org,
         can_decide=policy.can_review_organization(current_user, org),
+        can_lift=policy.can_lift_suspension(current_user, org),
+        can_release=policy.can_release_code(current_user, org),
+        release_form=forms.ReleaseCodeForm(),
         code_info=credit_codes.decode(org.credit_code),
         expected_prefixes=services.EXPECTED_PREFIXES.get(org.org_type, ()),
         members=services.member_assignments(db.session, org),
@@ -444,10 +494,11 @@ def review(org_id: int):
     )
 
 
-def _decide(org_id: int, form_class, action):
-    """An officer's decision on an application: ``action(org, form)`` calls the service."""
+def _decide(org_id: int, form_class, action, allowed=policy.can_review_organization):
+    """An officer's decision on an application: ``allowed(user, org)`` says who
+    may take it (policy), ``action(org, form)`` calls the service."""
     org = _reviewable(org_id)
-    policy.require(policy.can_review_organization(current_user, org))
+    policy.require(allowed(current_user, org))
     form = form_class()
     submit(form, lambda: action(org, form), success=_("已记录决定，并已通知该机构。"), flash_errors=True)
     return redirect(url_for("organizations.review", org_id=org.id))
@@ -485,4 +536,52 @@ def suspend(org_id: int):
 @login_required
 def lift(org_id: int):
     return _decide(org_id, forms.LiftForm, lambda org, form: services.lift_suspension(
-        db.session, org, officer=current_user, reason=form.reason.data or ""))
+        db.session, org, officer=current_user, reason=form.reason.data or ""), allowed=policy.can_lift_suspension)
+
+
+# === officers: who holds a credit code ==============================================
+
+
+@bp.route("/manage/credit-codes")
+@login_required
+def code_holder():
+    """Look a credit code up: the registration holding it and any others stating
+    it. Details only for the officers concerned (home county of the registration
+    or county of the office that issued the code) and admins."""
+    policy.require(policy.can_look_up_credit_codes(current_user))
+    form = forms.CodeLookupForm(request.args)
+    code = None
+    registrations = []
+    if form.code.data:
+        code = credit_codes.normalize(form.code.data)
+        registrations = queries.code_registrations(db.session, code) if len(code) == 18 else []
+    visible = [org for org in registrations if policy.can_see_code_holder(current_user, org)]
+    return render_template(
+        "organizations/code_holder.html",
+        form=form,
+        code=code,
+        registrations=visible,
+        hidden_counties=sorted({org.county.name for org in registrations if org not in visible}),
+        release_form=forms.ReleaseCodeForm(),
+        can_release={org.id: policy.can_release_code(current_user, org) for org in visible},
+    )
+
+
+@bp.route("/manage/organizations/<int:org_id>/release-code", methods=["POST"])
+@login_required
+def release_code(org_id: int):
+    org = queries.get(db.session, org_id)
+    policy.require(
+        org is not None and policy.can_look_up_credit_codes(current_user)
+        and policy.can_see_code_holder(current_user, org),
+        hide=True,
+    )
+    policy.require(policy.can_release_code(current_user, org))
+    form = forms.ReleaseCodeForm()
+    submit(
+        form,
+        lambda: services.release_code(db.session, org, officer=current_user, reason=form.reason.data or ""),
+        success=_("已释放该代码，并已通知该注册的联系人。"),
+        flash_errors=True,
+    )
+    return redirect(url_for("organizations.code_holder", code=org.credit_code))
