@@ -174,6 +174,9 @@ class World:
     draft_item: int
     organization: int
     pending_organization: int
+    pending_code: str
+    conflicted_organization: int  # pending, of 371321; the officer is a former member
+    moved_suspended_organization: int  # suspended by 371321's officer, now in 371302
     document: int
     member_assignment: int
     invitation: int
@@ -215,6 +218,18 @@ def _build_world(app, session, monkeypatch) -> World:
     users["org_admin"] = org_admin
     users["org_member"] = factories.org_member(org)
     pending = factories.organization("371321", status="pending")
+    # Separation of duties: the world's officer once belonged to this one.
+    from procure.organizations.models import FormerMembership
+
+    conflicted = factories.organization("371321", status="pending")
+    session.add(FormerMembership(organization_id=conflicted.id, user_id=officer.id, role="org_member"))
+    # A suspension follows the organization: imposed by 371321, which alone
+    # (with the admin) lifts it after the organization moved to 371302.
+    moved = factories.organization("371321", status="verified", officer_user=officer)
+    org_services.suspend(session, moved, officer=officer, reason="失信", until=org_services.local_today()
+                         + __import__("datetime").timedelta(days=30))
+    moved.county_id = factories.county("371302").id
+    session.commit()
 
     settings = org_services.UploadSettings(root=Path(app.instance_path) / "uploads" / "organizations", max_bytes=10**6)
     document = org_services.add_document(
@@ -251,6 +266,9 @@ def _build_world(app, session, monkeypatch) -> World:
         draft_item=draft_item.id,
         organization=org.id,
         pending_organization=pending.id,
+        pending_code=pending.credit_code,
+        conflicted_organization=conflicted.id,
+        moved_suspended_organization=moved.id,
         document=document.id,
         member_assignment=member_assignment.id,
         invitation=invitation.id,
@@ -378,7 +396,25 @@ MATRIX_ENTRIES = [
     Route("organizations.reject", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.pending_organization),
     Route("organizations.request_info", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.pending_organization),
     Route("organizations.suspend", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.organization),
-    Route("organizations.lift", county_officer(REDIRECT, denied=NOT_FOUND, admin=FORBIDDEN), org_id=W.organization),
+    # A suspension is lifted by the county that imposed it or the platform admin.
+    Route("organizations.lift", county_officer(REDIRECT, denied=NOT_FOUND, admin=REDIRECT), org_id=W.organization),
+    Route("organizations.lift", county_officer(REDIRECT, denied=NOT_FOUND, admin=REDIRECT, other_officer=FORBIDDEN),
+          org_id=W.moved_suspended_organization, case="moved",
+          data={"reason": "x" * 2001}),  # too long: an allowed request is refused by the form, changes nothing
+    # Nobody decides about an organization they are or were a member of.
+    Route("organizations.approve", county_officer(FORBIDDEN, denied=NOT_FOUND, admin=FORBIDDEN),
+          org_id=W.conflicted_organization, case="former-member"),
+    Route("organizations.reject", county_officer(FORBIDDEN, denied=NOT_FOUND, admin=FORBIDDEN),
+          org_id=W.conflicted_organization, case="former-member"),
+    Route("organizations.request_info", county_officer(FORBIDDEN, denied=NOT_FOUND, admin=FORBIDDEN),
+          org_id=W.conflicted_organization, case="former-member"),
+    Route("organizations.release_code", county_officer(FORBIDDEN, denied=NOT_FOUND, admin=REDIRECT),
+          org_id=W.conflicted_organization, case="former-member"),
+    # --- organizations: who holds a credit code (officers and admins) --------------
+    Route("organizations.code_holder", officers_and_admin()),
+    Route("organizations.code_holder", officers_and_admin(), code=W.pending_code, case="lookup"),
+    Route("organizations.release_code", county_officer(REDIRECT, denied=NOT_FOUND, admin=REDIRECT),
+          org_id=W.pending_organization),
 ]
 
 MATRIX = {entry.key: entry for entry in MATRIX_ENTRIES}

@@ -653,8 +653,13 @@ def purge_unconfirmed_registrations(session: Session, *, settings: UploadSetting
         )
     )
     for org in stale:
-        users = [a.user for a in member_assignments(session, org)]
+        assignments = member_assignments(session, org)
+        users = [a.user for a in assignments]
         paths = [document_path(doc, settings) for doc in org.documents] if settings is not None else []
+        for assignment in assignments:
+            session.delete(assignment)
+        for invitation in session.scalars(select(Invitation).where(Invitation.organization_id == org.id)):
+            session.delete(invitation)
         session.delete(org)
         session.flush()
         for user in users:
