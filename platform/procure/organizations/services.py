@@ -441,7 +441,7 @@ def update(session: Session, org: Organization, data: OrgData, *, actor: User) -
     key_changed = [name for name in changed if name in REVIEW_FIELDS]
     if org.status == OrgStatus.SUSPENDED and key_changed:
         raise DomainError(
-            _l("承接资格暂停期间不能变更以下内容：%(fields)s。", fields=_changed_fields_text(key_changed))
+            _l("承接资格暂停期间不能变更以下内容：%(fields)s。", fields=changed_fields_text(key_changed))
         )
     for name, value in clean.values.items():
         setattr(org, name, value)
@@ -457,14 +457,14 @@ def update(session: Session, org: Organization, data: OrgData, *, actor: User) -
         org.status_reason = ""
         org.verified_at = None
         org.submitted_at = utcnow()
-        _record(session, org, DecisionKind.CHANGED, actor, reason=_changed_fields_text(key_changed))
+        _record(session, org, DecisionKind.CHANGED, actor, reason=changed_fields_text(key_changed))
     elif org.status in (OrgStatus.NEEDS_INFO, OrgStatus.REJECTED):
         _resubmit(session, org, actor)
     session.flush()
     return changed
 
 
-def _changed_fields_text(names: list[str]) -> str:
+def changed_fields_text(names: list[str]) -> str:
     labels = {
         "name": _l("机构名称"),
         "credit_code": _l("统一社会信用代码"),

@@ -195,9 +195,12 @@ def mine():
     )
 
 
-def _edit_message(status_before: OrgStatus, org, changed: bool) -> tuple[str, str]:
+def _edit_message(status_before: OrgStatus, org, changed: list[str]) -> tuple[str, str]:
     if status_before == OrgStatus.VERIFIED and org.status == OrgStatus.PENDING:
-        return _("已保存。机构名称、统一社会信用代码或类型发生变更，需要重新审核，审核通过前不能投标。"), "warning"
+        return _(
+            "已保存。变更了需要审核的内容（%(fields)s），需要所在区县重新审核，审核通过前不能投标。",
+            fields=services.changed_fields_text([f for f in changed if f in services.REVIEW_FIELDS]),
+        ), "warning"
     if status_before != org.status and org.status == OrgStatus.PENDING:
         return _("已保存并重新提交审核。"), "success"
     if changed:
