@@ -116,6 +116,9 @@ def load(overrides: dict | None = None) -> dict:
         # An organization registered with a new account whose email is never
         # confirmed holds no credit code and is deleted after this many days.
         "UNCONFIRMED_REGISTRATION_DAYS": float(_env("UNCONFIRMED_REGISTRATION_DAYS", "7")),
+        # "You already have an account" emails (registration with a known
+        # address): at most one per account in this many seconds.
+        "ACCOUNT_EXISTS_EMAIL_INTERVAL": int(_env("ACCOUNT_EXISTS_EMAIL_INTERVAL", "3600")),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are
         # trusted (0: none). Per-IP limits need the real client address.
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),

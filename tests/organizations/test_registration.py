@@ -189,6 +189,10 @@ def test_registration_does_not_reveal_whether_the_email_has_an_account(app, sess
     told = mailbox.one(to="taken@example.com")
     assert "已经有账号" in told.text
     assert told.link(containing="/account/login") and told.link(containing="/account/reset")
+    # Registering again and again does not flood the owner's mailbox.
+    again = _answer(app, registration_form(account_email="taken@example.com"))
+    assert again[:3] == taken[:3]
+    assert len(mailbox.to("taken@example.com")) == 1
 
 
 def test_weak_password_is_refused_the_same_way_for_an_existing_email(app, session):

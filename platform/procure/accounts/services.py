@@ -200,7 +200,21 @@ def _confirm_registration(session: Session, user: User) -> None:
 
 def send_account_exists(session: Session, user: User) -> None:
     """Someone registered with the address of an existing account: tell its
-    owner, with a sign-in and a password-reset link (nothing was created)."""
+    owner, with a sign-in and a password-reset link (nothing was created). At
+    most one such email per account and ACCOUNT_EXISTS_EMAIL_INTERVAL seconds,
+    so repeated registrations cannot flood the owner's mailbox."""
+    from datetime import timedelta
+
+    from procure.notifications.models import Notification
+
+    since = utcnow() - timedelta(seconds=int(_setting("ACCOUNT_EXISTS_EMAIL_INTERVAL", 3600)))
+    recent = session.scalar(
+        select(Notification.id).where(
+            Notification.event_key.like(f"account_exists:{user.id}:%"), Notification.created_at >= since
+        ).limit(1)
+    )
+    if recent is not None:
+        return
     login_url = external_url("accounts.login")
     _notify(
         session,
