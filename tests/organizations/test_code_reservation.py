@@ -137,3 +137,12 @@ def test_a_verified_organization_code_is_not_released(session):
     org = factories.organization("371321", status="verified", officer_user=officer)
     with pytest.raises(DomainError):
         services.release_code(session, org, officer=officer, reason="x")
+
+
+@pytest.mark.parametrize("raw", ["\x00" * 18, "9" * 40, "%", "52371321MA0000001\x00"])
+def test_a_malformed_code_lookup_is_answered_with_a_message(client, session, raw):
+    factories.officer("371321", email="officer@example.com")
+    login(client, "officer@example.com", factories.PASSWORD)
+    response = client.get("/manage/credit-codes", query_string={"code": raw})
+    assert response.status_code == 200
+    assert 'class="invalid-feedback' in response.get_data(as_text=True)

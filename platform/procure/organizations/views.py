@@ -556,8 +556,12 @@ def code_holder():
     code = None
     registrations = []
     if form.code.data:
-        code = credit_codes.normalize(form.code.data)
-        registrations = queries.code_registrations(db.session, code) if len(code) == 18 else []
+        try:
+            code = credit_codes.validate(form.code.data).code
+        except DomainError as exc:
+            form.code.errors = [str(exc.message)]
+        else:
+            registrations = queries.code_registrations(db.session, code)
     visible = [org for org in registrations if policy.can_see_code_holder(current_user, org)]
     return render_template(
         "organizations/code_holder.html",
