@@ -227,8 +227,8 @@ def _build_world(app, session, monkeypatch) -> World:
     # A suspension follows the organization: imposed by 371321, which alone
     # (with the admin) lifts it after the organization moved to 371302.
     moved = factories.organization("371321", status="verified", officer_user=officer)
-    org_services.suspend(session, moved, officer=officer, reason="失信",
-                         until=org_services.local_today() + timedelta(days=30))
+    today = org_services.local_today(app.config["TIMEZONE"])
+    org_services.suspend(session, moved, officer=officer, reason="失信", until=today + timedelta(days=30), today=today)
     moved.county_id = factories.county("371302").id
     session.commit()
 

@@ -107,6 +107,7 @@ def purge_unconfirmed_registrations() -> int | None:
     """Delete the organization registrations whose new account never confirmed
     its email within UNCONFIRMED_REGISTRATION_DAYS (periodic, idempotent): they
     hold no credit code, and their unconfirmed accounts free their address."""
+    from datetime import timedelta
     from pathlib import Path
 
     from flask import current_app
@@ -121,7 +122,8 @@ def purge_unconfirmed_registrations() -> int | None:
             root=Path(current_app.instance_path) / "uploads" / "organizations",
             max_bytes=int(current_app.config["ORG_DOCUMENT_MAX_BYTES"]),
         )
-        purged = organizations.purge_unconfirmed_registrations(db.session, settings=settings)
+        ttl = timedelta(days=float(current_app.config["UNCONFIRMED_REGISTRATION_DAYS"]))
+        purged = organizations.purge_unconfirmed_registrations(db.session, ttl=ttl, settings=settings)
         db.session.commit()
         if purged:
             log.info("purged %s unconfirmed organization registration(s)", purged)

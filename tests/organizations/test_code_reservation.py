@@ -68,14 +68,15 @@ def test_unconfirmed_registrations_expire_and_free_code_and_address(app, session
     days = app.config["UNCONFIRMED_REGISTRATION_DAYS"]
     assert days == 7
     now = utcnow()
-    assert services.purge_unconfirmed_registrations(session, now=now + timedelta(days=days - 1)) == 0
-    assert services.purge_unconfirmed_registrations(session, now=now + timedelta(days=days, minutes=1)) == 1
+    ttl = timedelta(days=days)
+    assert services.purge_unconfirmed_registrations(session, ttl=ttl, now=now + timedelta(days=days - 1)) == 0
+    assert services.purge_unconfirmed_registrations(session, ttl=ttl, now=now + timedelta(days=days, minutes=1)) == 1
     session.commit()
     assert session.scalar(select(func.count()).select_from(Organization)) == 0
     assert session.scalar(select(User).where(User.email == "squatter@example.com")) is None
     # A confirmed registration is never purged.
     org = factories.organization(status="pending")
-    assert services.purge_unconfirmed_registrations(session, now=now + timedelta(days=365)) == 0
+    assert services.purge_unconfirmed_registrations(session, ttl=ttl, now=now + timedelta(days=365)) == 0
     assert session.get(Organization, org.id) is not None
 
 

@@ -71,7 +71,7 @@ def test_an_unconfirmed_registration_cannot_invite(session):
     org, _ = services.register(session, factories.org_data(), user=admin)
     assert org.confirmed_at is None
     with pytest.raises(DomainError, match="确认"):
-        services.invite(session, org, email="friend@example.com", invited_by=admin)
+        services.invite(session, org, email="friend@example.com", invited_by=admin, timezone="Asia/Shanghai")
     assert count(session) == 0
 
 

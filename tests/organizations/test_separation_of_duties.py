@@ -33,7 +33,7 @@ def test_an_official_cannot_accept_an_invitation(client, session, org, role):
     # The invitation was sent before the address was an official's (or the
     # inviter did not know): accepting it is refused with a clear message.
     invitation, token = services.invite(session, org, email="someone@example.com",
-                                        invited_by=services.admin_assignments(session, org)[0].user)
+                                        invited_by=services.admin_assignments(session, org)[0].user, timezone="Asia/Shanghai")
     invitation.email = "official@example.com"
     session.commit()
     login(client, "official@example.com", factories.PASSWORD)
@@ -50,7 +50,7 @@ def test_inviting_an_official_is_refused(session, org):
     factories.officer("371321", email="officer@example.com")
     with pytest.raises(DomainError, match="不能成为机构成员"):
         services.invite(session, org, email="officer@example.com",
-                        invited_by=services.admin_assignments(session, org)[0].user)
+                        invited_by=services.admin_assignments(session, org)[0].user, timezone="Asia/Shanghai")
 
 
 @pytest.mark.parametrize("role,division", [(Role.COUNTY_OFFICER, "371321"), (Role.TOWNSHIP_OFFICER, "371321101"),

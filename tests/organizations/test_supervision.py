@@ -5,6 +5,7 @@ organization goes."""
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from procure import policy
@@ -116,7 +117,7 @@ def _form_of(org) -> dict:
 
 def _suspended(session, officer, county="371321"):
     org = factories.organization(county, status="verified", officer_user=officer)
-    today = services.local_today()
+    today = services.local_today(current_app.config["TIMEZONE"])
     services.suspend(session, org, officer=officer, reason="列入失信名单", until=today + timedelta(days=30),
                      today=today)
     session.commit()

@@ -54,7 +54,6 @@ from procure.organizations.models import (
 )
 from procure.timeutil import as_utc, utcnow
 
-DEFAULT_UNCONFIRMED_REGISTRATION_TTL = timedelta(days=7)
 DASHBOARD_PATH = "/organizations/mine"
 INVITATION_PURPOSE = "org-invitation"
 DEFAULT_INVITATION_TTL = timedelta(days=7)
@@ -632,21 +631,13 @@ def confirm_registration(session: Session, user: User) -> Organization | None:
     return org
 
 
-def unconfirmed_registration_ttl() -> timedelta:
-    from flask import current_app, has_app_context
-
-    if has_app_context():
-        return timedelta(days=float(current_app.config["UNCONFIRMED_REGISTRATION_DAYS"]))
-    return DEFAULT_UNCONFIRMED_REGISTRATION_TTL
-
-
-def purge_unconfirmed_registrations(session: Session, *, settings: UploadSettings | None = None,
-                                    now: datetime | None = None, ttl: timedelta | None = None) -> int:
+def purge_unconfirmed_registrations(session: Session, *, ttl: timedelta, settings: UploadSettings | None = None,
+                                    now: datetime | None = None) -> int:
     """Delete the registrations whose account never confirmed its email within
     ``ttl`` (config UNCONFIRMED_REGISTRATION_DAYS), with their documents and the
     unconfirmed accounts that made them (periodic; idempotent). Returns how
     many registrations were removed."""
-    cutoff = (now or utcnow()) - (ttl if ttl is not None else unconfirmed_registration_ttl())
+    cutoff = (now or utcnow()) - ttl
     stale = list(
         session.scalars(
             select(Organization).where(Organization.confirmed_at.is_(None), Organization.created_at < cutoff)
