@@ -7,7 +7,7 @@ locally by bootstrap-flask). Templates therefore never use ``<script>`` bodies,
 """
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response
 from flask_limiter.errors import RateLimitExceeded
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -51,9 +51,11 @@ def add_security_headers(response: Response) -> Response:
 def rate_limited(error: RateLimitExceeded):
     """A view may render its own answer to a breached limit (``on_breach``);
     otherwise the generic 429 page."""
+    from procure.web import render_error
+
     if error.response is not None:
         return error.response
-    return render_template("errors/error.html", code=429, error=error), 429
+    return render_error(429, error)
 
 
 def init_app(app: Flask) -> None:
