@@ -7,8 +7,12 @@ locally by bootstrap-flask). Templates therefore never use ``<script>`` bodies,
 """
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import Flask, Response
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.urls import iri_to_uri
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -46,6 +50,36 @@ def add_security_headers(response: Response) -> Response:
     if current_app.config.get("BASE_URL", "").startswith("https://"):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+# What browsers and Python's urlsplit (used by Werkzeug on the Location
+# header) silently remove from a URL before they read it.
+_STRIPPED_BY_CLIENTS = re.compile(r"[\t\r\n]")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` (a ``next`` parameter, a form field) as a redirect target on
+    this site, or None. The one check for every place that honours ``next``.
+
+    The URL that will really be sent is what is validated: first normalised
+    the way Werkzeug and browsers will (tab, CR and LF removed, backslashes
+    read as slashes), then encoded as the Location header will be; it must be
+    a path on this site (no scheme, no host, no ``//`` that a browser would
+    take for a host)."""
+    if not target or not isinstance(target, str):
+        return None
+    cleaned = _STRIPPED_BY_CLIENTS.sub("", target).replace("\\", "/")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in cleaned):
+        return None
+    try:
+        sent = iri_to_uri(cleaned)
+    except ValueError:
+        return None
+    for candidate in (cleaned, sent):
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc or not candidate.startswith("/") or candidate.startswith("//"):
+            return None
+    return sent
 
 
 def rate_limited(error: RateLimitExceeded):
