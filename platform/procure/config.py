@@ -17,6 +17,16 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable configuration."""
 
 
+# Uploaded ZIP-based files (procure.archives): checked from the central
+# directory before anything is decompressed.
+ARCHIVE_DEFAULTS = {
+    "ARCHIVE_MAX_ENTRIES": 1000,
+    "ARCHIVE_MAX_UNCOMPRESSED_BYTES": 100 * 1024 * 1024,
+    "ARCHIVE_MAX_RATIO": 100,
+    "ARCHIVE_RATIO_MIN_BYTES": 1024 * 1024,
+}
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"PROCURE_{name}", default)
 
@@ -147,6 +157,8 @@ def load(overrides: dict | None = None) -> dict:
         # Catalog pages: above this many items a catalog's tree shows categories
         # only, and a category's items on a page of their own (light on a phone).
         "CATALOG_TREE_INLINE_ITEMS": int(_env("CATALOG_TREE_INLINE_ITEMS", "300")),
+        # Decompression-bomb limits of uploaded archives (see ARCHIVE_DEFAULTS).
+        **{name: int(_env(name, str(default))) for name, default in ARCHIVE_DEFAULTS.items()},
         # Organization documents (registration certificate etc.): size limit per file.
         "ORG_DOCUMENT_MAX_BYTES": int(_env("ORG_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))),
         "OCDS_PREFIX": _env("OCDS_PREFIX", "ocds-procure-"),
