@@ -111,6 +111,12 @@ def load(overrides: dict | None = None) -> dict:
         or (broker_url if broker_url.startswith("redis") else "memory://"),
         # A lock lasts the whole window after the last counted attempt.
         "RATELIMIT_STRATEGY": "moving-window",
+        # Redis unreachable: the limits go on in this process's memory (a
+        # warning is logged) and Flask-Limiter returns to Redis once it
+        # answers again (checked with back-off); any other limiter error is
+        # logged, never a 500. Short timeouts: a hung Redis must not hang logins.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # Accounts: lifetimes of emailed links (seconds) and rate limits
         # (Flask-Limiter syntax; login limits count failed attempts only).
         "EMAIL_CONFIRM_MAX_AGE": int(_env("EMAIL_CONFIRM_MAX_AGE", str(48 * 3600))),
@@ -164,6 +170,8 @@ def load(overrides: dict | None = None) -> dict:
         "OCDS_PREFIX": _env("OCDS_PREFIX", "ocds-procure-"),
     }
     config.update(overrides)
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(config["ENV"], Path(config["INSTANCE_PATH"]))
     if config["ENV"] == "production":
