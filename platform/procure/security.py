@@ -42,11 +42,33 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+# Files of the site itself: the same for everyone, cacheable.
+PUBLIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
+
+
+def _signed_in() -> bool:
+    """The response was made for a signed-in user (email confirmed or not)."""
+    from flask import g, request
+    from flask_login import current_user
+
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return False
+    try:
+        return bool(current_user.is_authenticated) or g.get("pending_user") is not None
+    except Exception:  # the user could not be loaded (e.g. the database is down)
+        return True
+
+
 def add_security_headers(response: Response) -> Response:
     from flask import current_app
 
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if _signed_in():
+        # A private page (anything behind login) is never stored by the
+        # browser or a proxy: not on a shared computer's disk, not in history.
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
     if current_app.config.get("BASE_URL", "").startswith("https://"):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
