@@ -1,7 +1,7 @@
 """login sessions: one revocable record per signed-in browser
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-28 09:00:00
 
 The session and remember-me cookies hold the token of a login session (only
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

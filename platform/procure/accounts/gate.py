@@ -72,9 +72,9 @@ def _session_started(sender, user, **_extra) -> None:
     from flask import session as cookie_session
 
     from procure.accounts import services
+    from procure.viewkit import act
 
-    token = services.start_session(db.session, user)
-    db.session.commit()
+    token = act(lambda: services.start_session(db.session, user)).value
     cookie_session["_user_id"] = token  # Flask-Login writes the remember cookie from it
 
 
@@ -82,11 +82,11 @@ def _session_ended(sender, user, **_extra) -> None:
     """``user_logged_out``: the login session is revoked, so a cookie copied
     before logout (session or remember-me) is useless afterwards."""
     from procure.accounts import services
+    from procure.viewkit import act
 
     token = getattr(user, "login_token", None)
     if token:
-        services.end_session(db.session, token)
-        db.session.commit()
+        act(lambda: services.end_session(db.session, token))
 
 
 def init_app(app: Flask) -> None:
