@@ -164,7 +164,7 @@ W = _W()
 
 @dataclasses.dataclass
 class World:
-    tokens: dict[str, str]  # role -> session token of its user
+    tokens: dict[str, str]  # role -> token of a login session of its user
     county: str
     other_county: str
     published_catalog: int
@@ -241,6 +241,7 @@ def _build_world(app, session, monkeypatch) -> World:
         session, org, email="invitee@example.com", invited_by=org_admin, timezone="Asia/Shanghai"
     )
     member_assignment = next(r for r in users["org_member"].roles if r.organization_id == org.id)
+    tokens = {role: account_services.start_session(session, user) for role, user in users.items()}  # login sessions
     notification = notification_services.notify(
         session, event_key="access-matrix", template="test_message", context={"title": "矩阵", "message": "测试"},
         recipient=officer,
@@ -256,7 +257,7 @@ def _build_world(app, session, monkeypatch) -> World:
     )
 
     return World(
-        tokens={role: user.session_token for role, user in users.items()},
+        tokens=tokens,
         county="371321",
         other_county="371302",
         published_catalog=published.id,
@@ -322,7 +323,7 @@ MATRIX_ENTRIES = [
     Route("bootstrap.static", public(), filename="css/bootstrap.min.css"),
     # --- accounts --------------------------------------------------------------
     Route("accounts.login", public()),
-    Route("accounts.logout", public(to("/"))),
+    Route("accounts.logout", public(to("/")), mutates=True),  # revokes the login session
     Route("accounts.change_password", signed_in()),
     Route("accounts.unconfirmed", rule(anonymous=LOGIN, unconfirmed=OK, default=to("/"))),
     # Sends a new link to the unconfirmed user; everyone else is sent on (the

@@ -5,8 +5,10 @@ a Celery worker and Celery beat (schedule file in instance/). They run on the
 embedded defaults (SQLite database and broker in instance/, no Redis needed),
 or on ``PROCURE_DATABASE_URL`` / ``PROCURE_BROKER_URL`` when set.
 
-Ctrl-C (SIGINT) or SIGTERM stops all of them; if one dies, the others are
-stopped and devrun exits non-zero. The database must be migrated first
+Ctrl-C (SIGINT) or SIGTERM stops all of them. If one dies, it is restarted
+with back-off while the others keep running; a child that keeps crashing right
+after it starts is given up loudly: everything is stopped and devrun exits
+non-zero. The database must be migrated first
 (``make run`` does it: ``flask db upgrade heads`` and ``flask demo load``).
 """
 from __future__ import annotations
@@ -21,6 +23,12 @@ import time
 from pathlib import Path
 
 STOP_GRACE_SECONDS = 15
+# A dead child is restarted after 1, 2, 4, 8, ... seconds (at most 30); after 5
+# crashes in a row, each within 30 s of starting, devrun gives up loudly.
+RESTART_BACKOFF_SECONDS = 1.0
+RESTART_BACKOFF_MAX_SECONDS = 30.0
+MAX_FAST_CRASHES = 5
+STABLE_SECONDS = 30.0
 
 
 def _die_with_parent() -> None:
@@ -99,32 +107,83 @@ def _safe(url: str) -> str:
 
 
 class Supervisor:
-    def __init__(self, procs: dict[str, list[str]], env: dict[str, str], cwd: Path):
+    """Starts the children and keeps them running, as a process manager would:
+    a child that dies is restarted after a back-off (``backoff`` seconds,
+    doubling up to ``max_backoff``) while the others keep running. A child
+    that crashes ``max_fast_crashes`` times in a row, each time less than
+    ``stable_seconds`` after it started, is not restarted again: devrun says
+    so loudly, stops everything and exits non-zero."""
+
+    def __init__(self, procs: dict[str, list[str]], env: dict[str, str], cwd: Path, *,
+                 backoff: float = RESTART_BACKOFF_SECONDS, max_backoff: float = RESTART_BACKOFF_MAX_SECONDS,
+                 max_fast_crashes: int = MAX_FAST_CRASHES, stable_seconds: float = STABLE_SECONDS):
         self.specs = procs
         self.env = env
         self.cwd = cwd
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_fast_crashes = max_fast_crashes
+        self.stable_seconds = stable_seconds
         self.children: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.fast_crashes: dict[str, int] = {}
+        self.restart_at: dict[str, float] = {}  # dead children waiting for their restart
+        self.restarts: list[tuple[str, float]] = []  # (name, back-off) of every scheduled restart
         self.stopping = False
 
+    def _spawn(self, name: str) -> None:
+        # Own session: the terminal's Ctrl-C reaches devrun only, which
+        # then stops the children in order (no double signals).
+        self.children[name] = subprocess.Popen(
+            self.specs[name], cwd=self.cwd, env=self.env, start_new_session=True, preexec_fn=_die_with_parent
+        )
+        self.started_at[name] = time.monotonic()
+        _say(f"devrun: started {name} (pid {self.children[name].pid})")
+
     def start(self) -> None:
-        for name, argv in self.specs.items():
-            # Own session: the terminal's Ctrl-C reaches devrun only, which
-            # then stops the children in order (no double signals).
-            self.children[name] = subprocess.Popen(
-                argv, cwd=self.cwd, env=self.env, start_new_session=True, preexec_fn=_die_with_parent
+        for name in self.specs:
+            self.fast_crashes[name] = 0
+            self._spawn(name)
+
+    def _child_died(self, name: str, code: int) -> bool:
+        """Schedule the restart of a dead child; False when it is given up."""
+        child = self.children[name]
+        _signal_group(child, signal.SIGKILL)  # leftovers of its group (pool processes, workers)
+        lived = time.monotonic() - self.started_at[name]
+        if lived >= self.stable_seconds:
+            self.fast_crashes[name] = 0
+        self.fast_crashes[name] += 1
+        crashes = self.fast_crashes[name]
+        if crashes >= self.max_fast_crashes:
+            _say(
+                f"devrun: GIVING UP on {name}: it crashed {crashes} times in a row, each within "
+                f"{self.stable_seconds:g} s of starting (last exit code {code}); stopping everything. "
+                f"Read its output above.",
+                err=True,
             )
-            _say(f"devrun: started {name} (pid {self.children[name].pid})")
+            return False
+        delay = min(self.backoff * 2 ** (crashes - 1), self.max_backoff)
+        self.restart_at[name] = time.monotonic() + delay
+        self.restarts.append((name, delay))
+        _say(f"devrun: {name} exited with code {code} after {lived:.1f} s; restarting it in {delay:g} s", err=True)
+        return True
 
     def watch(self) -> int:
-        """Wait until a signal asks to stop (0) or a child dies (1)."""
+        """Keep the children running until a signal asks to stop (0), or a
+        child keeps crashing (1)."""
         while not self.stopping:
-            for name, child in self.children.items():
+            now = time.monotonic()
+            for name, child in list(self.children.items()):
+                if name in self.restart_at:
+                    if now >= self.restart_at[name]:
+                        del self.restart_at[name]
+                        self._spawn(name)
+                    continue
                 code = child.poll()
-                if code is not None:
-                    _say(f"devrun: {name} exited with code {code}; stopping the others", err=True)
+                if code is not None and not self.stopping and not self._child_died(name, code):
                     self.stop()
                     return 1
-            time.sleep(0.3)
+            time.sleep(0.2)
         self.stop()
         return 0
 
@@ -132,6 +191,7 @@ class Supervisor:
         self.stopping = True
 
     def stop(self) -> None:
+        self.restart_at.clear()
         alive = {n: c for n, c in self.children.items() if c.poll() is None}
         for name, child in alive.items():
             _say(f"devrun: stopping {name}")

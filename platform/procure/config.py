@@ -17,6 +17,16 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable configuration."""
 
 
+# Uploaded ZIP-based files (procure.archives): checked from the central
+# directory before anything is decompressed.
+ARCHIVE_DEFAULTS = {
+    "ARCHIVE_MAX_ENTRIES": 1000,
+    "ARCHIVE_MAX_UNCOMPRESSED_BYTES": 100 * 1024 * 1024,
+    "ARCHIVE_MAX_RATIO": 100,
+    "ARCHIVE_RATIO_MIN_BYTES": 1024 * 1024,
+}
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"PROCURE_{name}", default)
 
@@ -101,6 +111,12 @@ def load(overrides: dict | None = None) -> dict:
         or (broker_url if broker_url.startswith("redis") else "memory://"),
         # A lock lasts the whole window after the last counted attempt.
         "RATELIMIT_STRATEGY": "moving-window",
+        # Redis unreachable: the limits go on in this process's memory (a
+        # warning is logged) and Flask-Limiter returns to Redis once it
+        # answers again (checked with back-off); any other limiter error is
+        # logged, never a 500. Short timeouts: a hung Redis must not hang logins.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # Accounts: lifetimes of emailed links (seconds) and rate limits
         # (Flask-Limiter syntax; login limits count failed attempts only).
         "EMAIL_CONFIRM_MAX_AGE": int(_env("EMAIL_CONFIRM_MAX_AGE", str(48 * 3600))),
@@ -156,11 +172,15 @@ def load(overrides: dict | None = None) -> dict:
         # Catalog pages: above this many items a catalog's tree shows categories
         # only, and a category's items on a page of their own (light on a phone).
         "CATALOG_TREE_INLINE_ITEMS": int(_env("CATALOG_TREE_INLINE_ITEMS", "300")),
+        # Decompression-bomb limits of uploaded archives (see ARCHIVE_DEFAULTS).
+        **{name: int(_env(name, str(default))) for name, default in ARCHIVE_DEFAULTS.items()},
         # Organization documents (registration certificate etc.): size limit per file.
         "ORG_DOCUMENT_MAX_BYTES": int(_env("ORG_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))),
         "OCDS_PREFIX": _env("OCDS_PREFIX", "ocds-procure-"),
     }
     config.update(overrides)
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(config["ENV"], Path(config["INSTANCE_PATH"]))
     if config["ENV"] == "production":

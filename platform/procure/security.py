@@ -7,8 +7,12 @@ locally by bootstrap-flask). Templates therefore never use ``<script>`` bodies,
 """
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+import re
+from urllib.parse import urlsplit
+
+from flask import Flask, Response
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.urls import iri_to_uri
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -38,22 +42,76 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+# Files of the site itself: the same for everyone, cacheable.
+PUBLIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
+
+
+def _signed_in() -> bool:
+    """The response was made for a signed-in user (email confirmed or not)."""
+    from flask import g, request
+    from flask_login import current_user
+
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return False
+    try:
+        return bool(current_user.is_authenticated) or g.get("pending_user") is not None
+    except Exception:  # the user could not be loaded (e.g. the database is down)
+        return True
+
+
 def add_security_headers(response: Response) -> Response:
     from flask import current_app
 
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if _signed_in():
+        # A private page (anything behind login) is never stored by the
+        # browser or a proxy: not on a shared computer's disk, not in history.
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
     if current_app.config.get("BASE_URL", "").startswith("https://"):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
+# What browsers and Python's urlsplit (used by Werkzeug on the Location
+# header) silently remove from a URL before they read it.
+_STRIPPED_BY_CLIENTS = re.compile(r"[\t\r\n]")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` (a ``next`` parameter, a form field) as a redirect target on
+    this site, or None. The one check for every place that honours ``next``.
+
+    The URL that will really be sent is what is validated: first normalised
+    the way Werkzeug and browsers will (tab, CR and LF removed, backslashes
+    read as slashes), then encoded as the Location header will be; it must be
+    a path on this site (no scheme, no host, no ``//`` that a browser would
+    take for a host)."""
+    if not target or not isinstance(target, str):
+        return None
+    cleaned = _STRIPPED_BY_CLIENTS.sub("", target).replace("\\", "/")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in cleaned):
+        return None
+    try:
+        sent = iri_to_uri(cleaned)
+    except ValueError:
+        return None
+    for candidate in (cleaned, sent):
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc or not candidate.startswith("/") or candidate.startswith("//"):
+            return None
+    return sent
+
+
 def rate_limited(error: RateLimitExceeded):
     """A view may render its own answer to a breached limit (``on_breach``);
     otherwise the generic 429 page."""
+    from procure.web import render_error
+
     if error.response is not None:
         return error.response
-    return render_template("errors/error.html", code=429, error=error), 429
+    return render_error(429, error)
 
 
 def init_app(app: Flask) -> None:

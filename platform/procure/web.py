@@ -2,12 +2,16 @@
 blueprint and command group of the application is registered here."""
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+import logging
+
+from flask import Flask, Response, g, render_template, request, session
 from flask_babel import get_locale
 
 from procure import timeutil
 from procure.config import PROJECT_ROOT
 from procure.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
 
 
 def select_locale() -> str:
@@ -27,7 +31,11 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     # Models must be imported before migrations or queries run.
-    from procure import models  # noqa: F401
+    from procure import inputs, models  # noqa: F401
+
+    # First: the bounded ``int`` converter must be in place before any route
+    # is added, and hostile input is refused before any other hook reads it.
+    inputs.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -98,12 +106,30 @@ def _init_templates(app: Flask) -> None:
         }
 
 
-def _init_errors(app: Flask) -> None:
-    from flask import render_template
+def render_error(code: int, error, **context):
+    """The error page inside the site's layout. Rolls the database session
+    back first (the failed request may have left it in a failed transaction,
+    and the layout reads the signed-in user's inbox count); never fails: if
+    the page cannot be rendered, a plain-text answer with the same status."""
+    try:
+        db.session.rollback()
+    except Exception:  # the database itself may be what failed
+        log.exception("rollback before the %s error page failed", code)
+    try:
+        return render_template("errors/error.html", code=code, error=error, **context), code
+    except Exception:
+        log.exception("the %s error page failed to render", code)
+        try:
+            db.session.rollback()
+        except Exception:
+            pass
+        return Response(f"{code}\n", status=code, mimetype="text/plain"), code
 
+
+def _init_errors(app: Flask) -> None:
     def handler(code):
         def render(error):
-            return render_template("errors/error.html", code=code, error=error), code
+            return render_error(code, error)
 
         return render
 
@@ -115,4 +141,4 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         # A missing or stale form token: say so in the user's language.
-        return render_template("errors/error.html", code=400, error=error, csrf_failed=True), 400
+        return render_error(400, error, csrf_failed=True)

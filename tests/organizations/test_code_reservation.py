@@ -140,10 +140,20 @@ def test_a_verified_organization_code_is_not_released(session):
         services.release_code(session, org, officer=officer, reason="x")
 
 
-@pytest.mark.parametrize("raw", ["\x00" * 18, "9" * 40, "%", "52371321MA0000001\x00"])
+@pytest.mark.parametrize("raw", ["9" * 40, "%", "52371321MA0000001X"])
 def test_a_malformed_code_lookup_is_answered_with_a_message(client, session, raw):
     factories.officer("371321", email="officer@example.com")
     login(client, "officer@example.com", factories.PASSWORD)
     response = client.get("/manage/credit-codes", query_string={"code": raw})
     assert response.status_code == 200
     assert 'class="invalid-feedback' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("raw", ["\x00" * 18, "52371321MA0000001\x00"])
+def test_a_nul_in_the_code_lookup_is_refused_with_the_site_error_page(client, session, raw):
+    # Control characters never reach the view: the request guard answers 400.
+    factories.officer("371321", email="officer@example.com")
+    login(client, "officer@example.com", factories.PASSWORD)
+    response = client.get("/manage/credit-codes", query_string={"code": raw})
+    assert response.status_code == 400
+    assert "<main" in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
-"""``flask users create-officer``, ``create-township-officer`` and ``create-admin``.
+"""``flask users create-officer``, ``create-township-officer``, ``create-admin``,
+``disable`` and ``enable``.
 
 Accounts made here are created by an administrator, so their emails count as
 confirmed."""
@@ -62,3 +63,30 @@ def create_admin(email: str, name: str, password: str) -> None:
     """Create a platform administrator."""
     _create(email, password, name, Role.PLATFORM_ADMIN)
     click.echo(f"platform admin {email} created")
+
+
+def _user(email: str):
+    from procure.accounts import queries
+
+    user = queries.by_email(db.session, email)
+    if user is None:
+        raise click.ClickException(f"no account with email {email}")
+    return user
+
+
+@users_cli.command("disable")
+@click.argument("email")
+def disable(email: str) -> None:
+    """Disable an account: it cannot sign in, and every browser signed in as it is signed out."""
+    services.disable_user(db.session, _user(email))
+    db.session.commit()
+    click.echo(f"{email} disabled; its sessions are revoked")
+
+
+@users_cli.command("enable")
+@click.argument("email")
+def enable(email: str) -> None:
+    """Re-enable a disabled account (it signs in again with its password)."""
+    services.enable_user(db.session, _user(email))
+    db.session.commit()
+    click.echo(f"{email} enabled")

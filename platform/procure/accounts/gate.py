@@ -33,9 +33,13 @@ ALLOWED_WHILE_UNCONFIRMED = frozenset(
 
 
 def load_user(token: str):
-    """Flask-Login's user loader (the session stores the user's session token)."""
-    user = queries.by_session_token(db.session, token)
-    if user is None or user.email_confirmed_at is not None:
+    """Flask-Login's user loader: the session (or the remember-me cookie)
+    holds the token of an open LoginSession of an active user."""
+    user = queries.by_login_token(db.session, token)
+    if user is None:
+        return None
+    user.login_token = token
+    if user.email_confirmed_at is not None:
         return user
     if has_request_context():
         g.pending_user = user
@@ -61,9 +65,37 @@ def unauthorized():
     return redirect(login_url(login_manager.login_view, request.url))
 
 
+def _session_started(sender, user, **_extra) -> None:
+    """``user_logged_in``: every ``login_user`` (login form, registration,
+    accepted invitation, password change) starts its own revocable login
+    session; the cookies hold its token."""
+    from flask import session as cookie_session
+
+    from procure.accounts import services
+    from procure.viewkit import act
+
+    token = act(lambda: services.start_session(db.session, user)).value
+    cookie_session["_user_id"] = token  # Flask-Login writes the remember cookie from it
+
+
+def _session_ended(sender, user, **_extra) -> None:
+    """``user_logged_out``: the login session is revoked, so a cookie copied
+    before logout (session or remember-me) is useless afterwards."""
+    from procure.accounts import services
+    from procure.viewkit import act
+
+    token = getattr(user, "login_token", None)
+    if token:
+        act(lambda: services.end_session(db.session, token))
+
+
 def init_app(app: Flask) -> None:
+    from flask_login import user_logged_in, user_logged_out
+
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
+    user_logged_in.connect(_session_started, app)
+    user_logged_out.connect(_session_ended, app)
 
     @app.context_processor
     def inject_pending_user():

@@ -7,6 +7,7 @@ live in ``procure.policy`` and read these assignments.
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -49,7 +50,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Rotated on password change: every other session of the user ends.
+    # Rotated on password change (reset links of the old password die with it).
+    # Signed-in browsers are LoginSession records, not this token.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     active: Mapped[bool] = mapped_column(default=True)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -66,9 +68,14 @@ class User(UserMixin, db.Model):
         "FormerMembership", lazy="select", viewonly=True, order_by="FormerMembership.id"
     )
 
-    # Flask-Login: the session stores the rotating token, not the primary key.
+    # The token of the LoginSession this request runs under (set by the user
+    # loader, or when a login starts one); not a column.
+    login_token = None  # str | None
+
+    # Flask-Login: the session (and the remember cookie) store the token of a
+    # revocable LoginSession record, never the primary key.
     def get_id(self) -> str:
-        return self.session_token
+        return self.login_token or ""
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -101,3 +108,25 @@ class RoleAssignment(db.Model):
     user: Mapped[User] = relationship(back_populates="roles")
     division: Mapped[Division | None] = relationship(lazy="joined")
     organization: Mapped[Organization | None] = relationship(lazy="joined")
+
+
+def hash_login_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. Its random token is what the session cookie (and
+    the remember-me cookie) holds; only its SHA-256 is stored. Logging out
+    revokes the record, so a copy of the cookie taken before is useless;
+    a password change or disabling the account revokes every record of the
+    user (migration 0006)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()

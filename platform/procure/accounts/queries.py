@@ -4,11 +4,22 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from procure.accounts.models import User
+from procure.accounts.models import LoginSession, User, hash_login_token
 
 
-def by_session_token(session: Session, token: str) -> User | None:
-    return session.scalar(select(User).where(User.session_token == token))
+def by_login_token(session: Session, token: str) -> User | None:
+    """The active user of the open (not revoked) login session ``token``."""
+    if not token or len(token) > 128:
+        return None
+    return session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == hash_login_token(token),
+            LoginSession.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    )
 
 
 def by_email(session: Session, email: str) -> User | None:

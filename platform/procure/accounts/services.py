@@ -10,11 +10,20 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from procure.accounts import tokens
-from procure.accounts.models import OFFICIAL_ROLES, ORG_ROLES, Role, RoleAssignment, User, new_session_token
+from procure.accounts.models import (
+    OFFICIAL_ROLES,
+    ORG_ROLES,
+    LoginSession,
+    Role,
+    RoleAssignment,
+    User,
+    hash_login_token,
+    new_session_token,
+)
 from procure.accounts.passwords import hash_password, verify_password, weakness
 from procure.accounts.tokens import InvalidToken
 from procure.errors import DomainError
@@ -132,8 +141,59 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 def set_password(session: Session, user: User, new: str, *, field: str = "password") -> None:
     check_password_strength(new, user_inputs=(user.email, user.name), field=field)
     user.password_hash = hash_password(new)
-    # Ends every existing session of this user (and kills reset links).
+    # Kills reset links of the old password, and ends every signed-in browser.
     user.session_token = new_session_token()
+    revoke_sessions(session, user)
+    session.flush()
+
+
+# === login sessions =========================================================
+
+
+def start_session(session: Session, user: User) -> str:
+    """A new login session (one signed-in browser) of ``user``; returns its
+    token, which becomes ``user.get_id()`` (what the cookies hold)."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=hash_login_token(token)))
+    session.flush()
+    user.login_token = token
+    return token
+
+
+def end_session(session: Session, token: str | None) -> None:
+    """Revoke the login session ``token`` (logout): every copy of its cookies dies."""
+    if not token:
+        return
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == hash_login_token(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def revoke_sessions(session: Session, user: User) -> None:
+    """Revoke every login session of ``user`` (password change, account disabled)."""
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    user.login_token = None
+
+
+def disable_user(session: Session, user: User) -> None:
+    """An admin disables the account: it cannot sign in, and every browser
+    signed in as it is signed out at its next request."""
+    user.active = False
+    revoke_sessions(session, user)
+    session.flush()
+
+
+def enable_user(session: Session, user: User) -> None:
+    """Re-enable a disabled account (earlier sessions stay revoked)."""
+    user.active = True
     session.flush()
 
 

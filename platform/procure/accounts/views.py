@@ -29,6 +29,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from procure import policy, timeutil
+from procure.security import safe_next
 from procure.accounts import forms, queries, services
 from procure.accounts.gate import pending_user
 from procure.accounts.tokens import InvalidToken
@@ -41,12 +42,6 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 def _limit(name: str):
     """A rate limit of the config (procure.config), read per request."""
     return lambda: current_app.config[name]
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 def _retry_text(limit: RequestLimit) -> dict:
@@ -125,7 +120,7 @@ def login():
             flash(_("已登录。请先确认您的邮箱，然后才能使用平台的其他功能。"), "warning")
             return redirect(url_for("accounts.unconfirmed"))
         flash(_("已登录。"), "success")
-        return redirect(_safe_next(request.args.get("next")) or url_for("site.home"))
+        return redirect(safe_next(request.args.get("next")) or url_for("site.home"))
     return render_template("accounts/login.html", form=form)
 
 

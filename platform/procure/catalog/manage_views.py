@@ -15,7 +15,7 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from procure import policy
+from procure import inputs, policy
 from procure.catalog import diff, forms, queries, services, xlsx
 from procure.catalog.blueprint import bp
 from procure.catalog.models import Catalog, CatalogStatus, Category, Item
@@ -167,11 +167,11 @@ def manage_catalog(catalog_id: int):
     catalog = _manageable_catalog(catalog_id)
     large = _large(catalog)
     focus = None
-    cat = request.args.get("cat", "")
-    if cat:
-        if not cat.isdigit():
+    if request.args.get("cat"):
+        cat = inputs.int_arg("cat")
+        if cat is None:
             abort(404)
-        focus = _category_of(catalog, int(cat))
+        focus = _category_of(catalog, cat)
         # A level-1 category of a large catalog is still shown as an outline.
         tree, mode = [focus], ("outline" if focus.level == 1 and large else "focus")
     elif large:
@@ -204,9 +204,10 @@ def manage_add_category(catalog_id: int):
     form = forms.CategoryForm()
     parent = None
     if form.parent_id.data:
-        if not form.parent_id.data.isdigit():
+        parent_id = inputs.parse_int(form.parent_id.data)
+        if parent_id is None:
             abort(404)
-        parent = _category_of(catalog, int(form.parent_id.data))
+        parent = _category_of(catalog, parent_id)
     done = submit(
         form,
         lambda: services.add_category(db.session, catalog, name=form.name.data, parent=parent),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext
 
-from procure import policy
+from procure import inputs, policy
 from procure.catalog import queries
 from procure.catalog.blueprint import bp
 from procure.catalog.forms import undertaker_labels
@@ -61,10 +61,7 @@ def _public_filter() -> tuple[queries.ItemFilter, list[str]]:
 
 
 def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return inputs.int_arg("page", 1, minimum=1) or 1
 
 
 def _url_with(**changes) -> str:

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from procure import policy
+from procure import inputs, policy
 from procure.extensions import db
 from procure.notifications import queries, services
 from procure.viewkit import act
@@ -27,8 +27,8 @@ def inbox_badge():
 @bp.route("")
 @login_required
 def index():
-    page = request.args.get("page", 1, type=int)
-    if page < 1:
+    page = inputs.int_arg("page", 1, minimum=1, maximum=inputs.PAGE_MAX)
+    if page is None:
         abort(404)
     notifications, has_more = queries.inbox_page(db.session, current_user.id, page=page)
     if page > 1 and not notifications:

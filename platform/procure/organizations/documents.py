@@ -8,6 +8,7 @@ archive, an HTML page or a truncated file named ``.pdf`` is refused.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import struct
 import zlib
@@ -138,6 +139,19 @@ def clean_original_name(name: str | None) -> str:
     name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     name = "".join(ch for ch in name if ch.isprintable())
     return name[:200] or "document"
+
+
+def download_name(original_name: str | None, content_type: str) -> str:
+    """The name a document is downloaded under, built by the platform: the
+    uploader's name without any extension, reduced to letters, digits and a
+    few safe marks, plus the extension of the type detected from the content
+    (never the uploader's: ``invoice.html`` that is a PNG downloads as
+    ``invoice.png``, ``证书.pdf.exe`` that is a PDF as ``证书_pdf.pdf``)."""
+    name = clean_original_name(original_name)
+    stem = name.rsplit(".", 1)[0] if "." in name.strip(".") else name
+    stem = "".join(ch if ch.isalnum() or ch in " -_()（）" else "_" for ch in stem)
+    stem = re.sub(r"_{2,}", "_", stem).strip(" _")[:80].strip(" _")
+    return (stem or "document") + EXTENSIONS[content_type]
 
 
 def store(directory: Path, data: bytes, sniffed: Sniffed) -> str:

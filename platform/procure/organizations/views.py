@@ -274,6 +274,8 @@ def delete_document(doc_id: int):
 @login_required
 def download_document(doc_id: int):
     """Members, officers of the home county and admins; never the public."""
+    from procure.organizations.documents import download_name
+
     doc = queries.document(db.session, doc_id)
     policy.require(doc is not None and policy.can_view_organization_private(current_user, doc.organization), hide=True)
     path = services.document_path(doc, upload_settings())
@@ -283,7 +285,7 @@ def download_document(doc_id: int):
         path,
         mimetype=doc.content_type,
         as_attachment=doc.content_type == "application/pdf",
-        download_name=doc.original_name,
+        download_name=download_name(doc.original_name, doc.content_type),  # never the uploader's extension
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"

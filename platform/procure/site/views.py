@@ -8,6 +8,7 @@ from sqlalchemy import text
 from procure.accounts import services as account_services
 from procure.catalog import queries as catalog_queries
 from procure.extensions import db
+from procure.security import safe_next
 from procure.viewkit import act
 
 bp = Blueprint("site", __name__)
@@ -26,12 +27,14 @@ def set_language(code: str):
         session["locale"] = code
         if current_user.is_authenticated:
             act(lambda: account_services.set_locale(db.session, current_user, code))
-    target = request.form.get("next") or request.referrer or url_for("site.home")
-    if not target.startswith("/") or target.startswith("//"):
-        # Only same-site paths; a full referrer URL is reduced to its path.
-        parts = urlsplit(target)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return redirect(target)
+    # Back where the switch was clicked: the form's ``next``, else the
+    # referring page; a full URL is reduced to its path on this site.
+    target = request.form.get("next") or request.referrer
+    destination = None
+    if target:
+        parts = urlsplit(target.strip())
+        destination = safe_next(target) or safe_next((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    return redirect(destination or url_for("site.home"))
 
 
 @bp.route("/healthz")

@@ -32,12 +32,15 @@ def open_workbook(data: bytes):
     """The workbook of an uploaded file, or ``Refused`` with a message for the user."""
     import openpyxl
 
+    from procure import archives
+
     if not data:
         raise Refused(Problem(None, None, _l("文件是空的。")))
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise Refused(Problem(None, None, _l("这是旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 后再导入。")))
     if not data.startswith(b"PK\x03\x04"):
         raise Refused(Problem(None, None, _l("文件不是有效的 XLSX 工作簿（Excel 2007 及以上格式）。")))
+    archives.check(data, refuse=lambda message: Refused(Problem(None, None, message)))  # decompression bombs
     try:
         return openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_links=False)
     except Exception as exc:  # zipfile, XML and openpyxl errors alike: the file is unreadable
