@@ -185,6 +185,9 @@ class World:
     notification: int
     confirm_token: str
     reset_token: str
+    follow: int
+    unsubscribe_token: str
+    failed_notification: int
 
 
 _FAST_HASH: dict[str, str] = {}
@@ -246,6 +249,16 @@ def _build_world(app, session, monkeypatch) -> World:
         session, event_key="access-matrix", template="test_message", context={"title": "矩阵", "message": "测试"},
         recipient=officer,
     )
+    failed = notification_services.notify(
+        session, event_key="access-matrix-failed", template="test_message",
+        context={"title": "失败", "message": "测试"}, recipient=officer,
+    )
+    failed.email_status = "failed"
+    failed.email_attempts = 99
+    from procure.alerts import preferences as alert_preferences
+    from procure.alerts import services as alert_services
+
+    follow = alert_services.follow(session, org, county=factories.county("371321"))
     session.commit()
 
     published = factories.catalog_with_items("371321", 2026)
@@ -278,6 +291,9 @@ def _build_world(app, session, monkeypatch) -> World:
         notification=notification.id,
         confirm_token=account_services.confirmation_token(users["unconfirmed"]),
         reset_token=account_services.reset_token(officer),
+        follow=follow.id,
+        unsubscribe_token=alert_preferences.unsubscribe_token(org_admin.id, alert_preferences.TENDER_ALERTS, app.config),
+        failed_notification=failed.id,
     )
 
 
@@ -417,6 +433,15 @@ MATRIX_ENTRIES = [
     Route("organizations.code_holder", officers_and_admin(), code=W.pending_code, case="lookup"),
     Route("organizations.release_code", county_officer(REDIRECT, denied=NOT_FOUND, admin=REDIRECT),
           org_id=W.pending_organization),
+    # --- alerts: follows, email preferences, unsubscribe, failed emails ------------
+    Route("alerts.follows", org_members()),  # members see; the form is the admin's
+    Route("alerts.unfollow", org_admin_only(), follow_id=W.follow, mutates=True),
+    Route("alerts.email_preferences", signed_in()),
+    # No login: the signed token is the authorization (RFC 8058 one-click).
+    Route("alerts.unsubscribe", public(), token=W.unsubscribe_token),
+    Route("alerts.failed_emails", signed_in(FORBIDDEN, admin=OK)),
+    Route("alerts.retry_email", signed_in(FORBIDDEN, admin=REDIRECT), notification_id=W.failed_notification,
+          mutates=True),
 ]
 
 MATRIX = {entry.key: entry for entry in MATRIX_ENTRIES}

@@ -6,7 +6,12 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from celery.schedules import crontab
+
 HEARTBEAT_SECONDS = float(os.environ.get("PROCURE_HEARTBEAT_SECONDS", "60"))
+# Local hour of the daily digests (config DIGEST_HOUR; read here because the
+# schedule is built before the app).
+DIGEST_HOUR = int(os.environ.get("PROCURE_DIGEST_HOUR", "7"))
 
 beat_schedule: dict[str, dict] = {
     # Proves beat is alive: records the time of the last beat (cheap).
@@ -31,6 +36,35 @@ beat_schedule: dict[str, dict] = {
     # after UNCONFIRMED_REGISTRATION_DAYS (they hold no credit code meanwhile).
     "purge_unconfirmed_registrations": {
         "task": "workers.tasks.purge_unconfirmed_registrations",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
+    # New-tender alerts and deadline reminders: the planner writes the outbox
+    # rows in batches (idempotent); every minute keeps reminders within
+    # minutes of their time.
+    "plan_alerts": {
+        "task": "workers.tasks.plan_alerts",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
+    "plan_reminders": {
+        "task": "workers.tasks.plan_reminders",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
+    "alerts_digest": {
+        "task": "workers.tasks.alerts_digest",
+        "schedule": crontab(hour=DIGEST_HOUR, minute=0),
+        "options": {"expires": 3000},
+    },
+    "officer_digest": {
+        "task": "workers.tasks.officer_digest",
+        "schedule": crontab(hour=DIGEST_HOUR, minute=5),
+        "options": {"expires": 3000},
+    },
+    # The embedded broker keeps delivered messages: deleted hourly.
+    "prune_broker": {
+        "task": "workers.tasks.prune_broker",
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },

@@ -50,23 +50,45 @@ class EmailNotSent(Exception):
 def send_email(notification_id: int) -> str:
     """Send one notification's email (idempotent: a sent one is skipped)."""
     from procure.extensions import db
+    from procure.notifications import delivery
     from procure.notifications import services as notifications
     from procure.notifications.models import Notification
 
-    outcome = notifications.deliver(db.session, notification_id)
-    db.session.commit()
+    outcome = delivery.deliver_batch([notification_id])[notification_id]
     if outcome == "failed":
         attempts = db.session.get(Notification, notification_id).email_attempts
+        db.session.rollback()
         if attempts < notifications.attempt_cap():
             raise EmailNotSent(f"notification {notification_id}: attempt {attempts} failed")
         log.error("notification %s: giving up after %s attempts", notification_id, attempts)
     return outcome
 
 
+@celery.task(name="workers.tasks.send_email_batch", bind=True, max_retries=8)
+def send_email_batch(self, notification_ids: list[int]) -> dict[str, int]:
+    """Send a batch of emails over the process's one reused SMTP connection
+    (``delivery.deliver_batch``: claim → send → mark). The ones that failed
+    for a reason that may pass (4xx, connection) are retried as a smaller
+    batch with exponential back-off; the outbox sweep covers what is left."""
+    import random
+
+    from procure.notifications import delivery
+
+    outcomes = delivery.deliver_batch(notification_ids)
+    counts: dict[str, int] = {}
+    for outcome in outcomes.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    failed = [i for i, outcome in outcomes.items() if outcome == "failed"]
+    if failed and self.request.retries < self.max_retries:
+        countdown = random.uniform(0, min(2 ** (self.request.retries + 1), 600))
+        raise self.retry(args=[failed], countdown=countdown)
+    return counts
+
+
 @celery.task(name="workers.tasks.flush_outbox")
 def flush_outbox() -> int | None:
-    """Hand on again the emails whose hand-off was lost or whose retries ran
-    out (periodic; see ``services.due_for_delivery``)."""
+    """Hand on again the emails whose hand-off was lost, whose sender died or
+    whose retries ran out (periodic; see ``services.due_for_delivery``)."""
     from procure.extensions import db
     from procure.notifications import services as notifications
 
@@ -75,8 +97,8 @@ def flush_outbox() -> int | None:
             return None
         ids = notifications.due_for_delivery(db.session)
         db.session.rollback()
-        for notification_id in ids:
-            send_email.delay(notification_id)
+        for batch in notifications.batches(ids):
+            send_email_batch.delay(batch)
         if ids:
             log.info("outbox: re-sent %s email(s) to the queue", len(ids))
         return len(ids)
@@ -128,3 +150,50 @@ def purge_unconfirmed_registrations() -> int | None:
         if purged:
             log.info("purged %s unconfirmed organization registration(s)", purged)
         return purged
+
+
+# -- jobs of procure.jobs (planner, digests, broker pruning) -------------------
+
+
+def _run_job(name: str, timeout: float) -> list[str] | None:
+    from flask import current_app
+
+    from procure import jobs
+    from procure.extensions import db
+    from procure.timeutil import utcnow
+
+    with periodic_lock(name, timeout=timeout) as acquired:
+        if not acquired:
+            return None
+        lines = jobs.run(name, db.session, now=utcnow(), config=current_app.config, dry_run=False)
+        for line in lines:
+            log.info("%s: %s", name, line)
+        return lines
+
+
+@celery.task(name="workers.tasks.plan_alerts")
+def plan_alerts() -> list[str] | None:
+    """New-tender alerts (one email per tender), in batches, idempotent."""
+    return _run_job("plan_alerts", timeout=600)
+
+
+@celery.task(name="workers.tasks.plan_reminders")
+def plan_reminders() -> list[str] | None:
+    """Bid deadline reminders at the configured offsets, in batches, idempotent."""
+    return _run_job("plan_reminders", timeout=600)
+
+
+@celery.task(name="workers.tasks.alerts_digest")
+def alerts_digest() -> list[str] | None:
+    return _run_job("alerts_digest", timeout=1800)
+
+
+@celery.task(name="workers.tasks.officer_digest")
+def officer_digest() -> list[str] | None:
+    return _run_job("officer_digest", timeout=1800)
+
+
+@celery.task(name="workers.tasks.prune_broker")
+def prune_broker() -> list[str] | None:
+    """Delete delivered messages from the embedded broker's table."""
+    return _run_job("prune_broker", timeout=600)

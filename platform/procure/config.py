@@ -146,6 +146,34 @@ def load(overrides: dict | None = None) -> dict:
         "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
         "MAIL_FROM": _env("MAIL_FROM", "procure <noreply@procure.local>"),
+        # The display name of the From header (RFC 2047-encoded when Chinese).
+        "MAIL_FROM_NAME": _env("MAIL_FROM_NAME", "政府购买服务平台"),
+        "SMTP_TIMEOUT": int(_env("SMTP_TIMEOUT", "30")),
+        # Outside production only: every email goes to this one address
+        # (a staging copy of real data never mails real organizations).
+        "EMAIL_REDIRECT_TO": _env("EMAIL_REDIRECT_TO"),
+        # Delivery (notifications/delivery.py): emails per worker task; rows
+        # claimed at once; a claim older than this many seconds is taken over;
+        # a pending email not sent after this many seconds is handed on again
+        # by the outbox sweep (harmless if its first hand-off is merely
+        # queued: the claim lets one sender win).
+        "EMAIL_BATCH_SIZE": int(_env("EMAIL_BATCH_SIZE", "200")),
+        "EMAIL_CLAIM_CHUNK": int(_env("EMAIL_CLAIM_CHUNK", "50")),
+        "EMAIL_CLAIM_TIMEOUT": int(_env("EMAIL_CLAIM_TIMEOUT", "90")),
+        "EMAIL_PENDING_GRACE": int(_env("EMAIL_PENDING_GRACE", "30")),
+        # Alerts and reminders: hours before a bid deadline when reminders go
+        # out; rows the planner writes per transaction; local time of the
+        # daily digests (alerts digest, officers' due work).
+        "REMINDER_OFFSETS_HOURS": tuple(
+            int(h) for h in (_env("REMINDER_OFFSETS_HOURS", "72,24,2") or "").split(",") if h.strip()
+        ),
+        "PLANNER_BATCH_SIZE": int(_env("PLANNER_BATCH_SIZE", "500")),
+        "DIGEST_HOUR": int(_env("DIGEST_HOUR", "7")),
+        # Embedded broker: delivered messages older than this many seconds are
+        # deleted from kombu's table by the prune_broker job.
+        "BROKER_PRUNE_AGE": int(_env("BROKER_PRUNE_AGE", "3600")),
+        # One-click unsubscribe links stay valid this many seconds.
+        "UNSUBSCRIBE_MAX_AGE": int(_env("UNSUBSCRIBE_MAX_AGE", str(180 * 24 * 3600))),
         # "celery": emails go through the worker; "inline": sent right after commit.
         "EMAIL_DELIVERY": _env("EMAIL_DELIVERY", "celery"),
         # Attempts per email before it is left "failed" for good: the worker's
@@ -185,4 +213,6 @@ def load(overrides: dict | None = None) -> dict:
         config["SECRET_KEY"] = _secret_key(config["ENV"], Path(config["INSTANCE_PATH"]))
     if config["ENV"] == "production":
         check_production_key(config["SECRET_KEY"])
+        if config.get("EMAIL_REDIRECT_TO"):
+            raise ConfigError("PROCURE_EMAIL_REDIRECT_TO is for staging copies only, never in production")
     return config

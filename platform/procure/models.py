@@ -4,3 +4,4 @@ from procure.catalog import models as catalog  # noqa: F401
 from procure.geo import models as geo  # noqa: F401
 from procure.notifications import models as notifications  # noqa: F401
 from procure.organizations import models as organizations  # noqa: F401
+from procure.alerts import models as alerts  # noqa: F401

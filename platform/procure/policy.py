@@ -203,6 +203,35 @@ def can_release_code(user: User | None, organization: Organization) -> bool:
     )
 
 
+# --- follows, email preferences, the email outbox ------------------------------
+
+
+def can_view_follows(user: User | None, organization: Organization | None) -> bool:
+    """What the organization follows: its members."""
+    return is_org_member(user, organization)
+
+
+def can_manage_follows(user: User | None, organization: Organization | None) -> bool:
+    """Follow and unfollow categories and counties: the organization's admins."""
+    return is_org_admin(user, organization)
+
+
+def can_manage_email_outbox(user: User | None) -> bool:
+    """See emails that failed for good (with the error) and send them again:
+    the platform admin (the outbox holds every user's mail)."""
+    return is_admin(user)
+
+
+def can_see_undeliverable(user: User | None, organization: Organization | None) -> bool:
+    """Which addresses of an organization (members, contact) the mail server
+    refused: its admins and the officers who see its private page."""
+    return organization is not None and (
+        is_org_admin(user, organization)
+        or organization.county_id in officer_county_ids(user)
+        or is_admin(user)
+    )
+
+
 def require(allowed: bool, *, hide: bool = False) -> None:
     """Abort unless ``allowed``: 404 when the thing must stay hidden, else 403."""
     if not allowed:

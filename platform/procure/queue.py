@@ -126,3 +126,32 @@ def enqueue(task_name: str, *args: Any, **kwargs: Any) -> str:
     client = _client(current_app.config)
     result = client.send_task(task_name, args=args, kwargs=kwargs)
     return result.id
+
+
+def prune_broker(config: Mapping[str, Any], *, older_than_seconds: int, dry_run: bool = False) -> int:
+    """Embedded broker only: delete the messages kombu's SQLAlchemy transport
+    has delivered (it keeps them with ``visible = false`` for ever, stamped
+    with the local time they were fetched) once older than
+    ``older_than_seconds``. Returns how many were (or, dry run, would be)
+    deleted; 0 for Redis (which deletes acknowledged messages itself)."""
+    broker_url = config["BROKER_URL"]
+    if not is_embedded_broker(broker_url):
+        return 0
+    from datetime import datetime, timedelta
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(broker_url.split("+", 1)[1], connect_args={"timeout": 30} if "sqlite" in broker_url else {})
+    try:
+        if not sa.inspect(engine).has_table("kombu_message"):
+            return 0
+        message = sa.table("kombu_message", sa.column("id"), sa.column("visible"), sa.column("timestamp"))
+        # kombu stamps with datetime.now() (naive local time).
+        cutoff = datetime.now() - timedelta(seconds=older_than_seconds)
+        delivered = sa.and_(message.c.visible.is_(False), message.c.timestamp < cutoff)
+        with engine.begin() as conn:
+            if dry_run:
+                return conn.execute(sa.select(sa.func.count()).select_from(message).where(delivered)).scalar() or 0
+            return conn.execute(sa.delete(message).where(delivered)).rowcount or 0
+    finally:
+        engine.dispose()

@@ -51,18 +51,20 @@ def init_app(app: Flask) -> None:
 
     from procure.accounts.cli import users_cli
     from procure.accounts.views import bp as accounts_bp
+    from procure.alerts.views import bp as alerts_bp
     from procure.catalog.views import bp as catalog_bp
     from procure.demo.cli import demo_cli
     from procure.geo.cli import geo_cli
+    from procure.jobs.cli import jobs_cli
     from procure.notifications.cli import notifications_cli
     from procure.notifications.services import install_delivery_hooks
     from procure.notifications.views import bp as notifications_bp
     from procure.organizations.views import bp as organizations_bp
     from procure.site.views import bp as site_bp
 
-    for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp):
+    for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp, alerts_bp):
         app.register_blueprint(blueprint)
-    for command_group in (geo_cli, users_cli, demo_cli, notifications_cli):
+    for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli):
         app.cli.add_command(command_group)
     install_delivery_hooks()  # notification emails are handed on after commit
 

@@ -31,7 +31,9 @@ def test_inline_delivery_reaches_the_smtp_server_with_proper_headers(app, sessio
 
     received = mailbox.one(to="wang@example.com")
     assert received.mail_from == "noreply@procure.local"
-    assert received["From"] == "procure <noreply@procure.local>"
+    # A proper From name (MAIL_FROM_NAME), RFC 2047-encoded on the wire.
+    assert received["From"] == "政府购买服务平台 <noreply@procure.local>"
+    assert received["From"].addresses[0].display_name == "政府购买服务平台"
     assert received["To"] == "wang@example.com"
     assert received.subject == "测试邮件：中标通知"
     assert received["Message-ID"] == f"<notification-{n.id}@procure.local>"
@@ -192,7 +194,7 @@ def test_build_message_is_stable_across_retries(app, session):
 
 def test_a_committed_notification_survives_a_failing_transport(app, session, monkeypatch):
     """Whatever the transport raises, the caller's commit stands and the error is kept."""
-    def explode(notification, config):
+    def explode(notification, config, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(mail, "send", explode)
@@ -261,9 +263,9 @@ def test_concurrent_deliveries_of_one_notification_send_one_email(app, session, 
 
     real_send = mail.send
 
-    def slow_send(notification, config):
+    def slow_send(notification, config, **kwargs):
         time.sleep(0.5)  # a slow SMTP server
-        real_send(notification, config)
+        real_send(notification, config, **kwargs)
 
     monkeypatch.setattr(mail, "send", slow_send)
     outcomes = []

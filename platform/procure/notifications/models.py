@@ -26,8 +26,12 @@ SIGNATURE_SEPARATOR = "\n-- \n"
 
 class EmailStatus(enum.StrEnum):
     PENDING = "pending"  # committed, not yet handed to the SMTP server
+    SENDING = "sending"  # claimed by a sender (email_claimed_at/_by); see delivery.py
     SENT = "sent"  # accepted by the SMTP server (or written to the mail sink)
     FAILED = "failed"  # last attempt failed; retried while under the attempt cap
+    # The server refused the address permanently (5xx), or it was already
+    # known to be undeliverable: never retried (see UndeliverableAddress).
+    UNDELIVERABLE = "undeliverable"
 
 
 class Notification(db.Model):
@@ -66,6 +70,14 @@ class Notification(db.Model):
     email_last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     email_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The claim of a sender (delivery.py): when, and by which process
+    # ("host:pid"); a claim older than EMAIL_CLAIM_TIMEOUT, or whose process
+    # is gone, is taken over by the outbox sweep.
+    email_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_claimed_by: Mapped[str | None] = mapped_column(String(100))
+    # Alerts, reminders and digests: the kind of email the recipient can
+    # unsubscribe from in one click (List-Unsubscribe), e.g. "tender_alerts".
+    unsubscribe_kind: Mapped[str | None] = mapped_column(String(32))
 
     recipient: Mapped[User | None] = relationship()
 
@@ -80,3 +92,32 @@ class Notification(db.Model):
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.event_key} → {self.recipient_email} {self.email_status}>"
+
+
+class UndeliverableAddress(db.Model):
+    """An address the SMTP server refused permanently (5xx). Nothing more is
+    sent to it; a user or organization that changes to another address is
+    mailed again (the mark is per address, not per person)."""
+
+    __tablename__ = "undeliverable_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    smtp_code: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EmailPreference(db.Model):
+    """A user's choice for one kind of optional email (alerts, reminders,
+    digests); no row means the default of ``preferences.DEFAULTS``."""
+
+    __tablename__ = "email_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

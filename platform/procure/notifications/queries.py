@@ -70,3 +70,45 @@ def failed_under_cap(session: Session, max_attempts: int, *, limit: int) -> list
             .limit(limit)
         )
     ]
+
+
+def stale_claim_ids(session: Session, *, before: datetime, limit: int) -> list[int]:
+    """Emails claimed by a sender before ``before`` and never marked (the
+    sender died, or hangs): handed on again (delivery.py)."""
+    return list(
+        session.scalars(
+            select(Notification.id)
+            .where(Notification.email_status == EmailStatus.SENDING, Notification.email_claimed_at < before)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
+
+
+def undeliverable_addresses(session: Session, emails: list[str]) -> dict[str, "UndeliverableAddress"]:
+    """The undeliverable marks of ``emails`` (lower-case), by address."""
+    from procure.notifications.models import UndeliverableAddress
+
+    wanted = sorted({e.strip().lower() for e in emails if e})
+    if not wanted:
+        return {}
+    rows = session.scalars(select(UndeliverableAddress).where(UndeliverableAddress.email.in_(wanted)))
+    return {row.email: row for row in rows}
+
+
+def failed_for_good(session: Session, max_attempts: int, *, page: int = 1, per_page: int = 50) -> tuple[list[Notification], bool]:
+    """Emails nobody will retry any more: failed after the last attempt, or
+    refused permanently. Newest first; and whether more follow."""
+    rows = session.scalars(
+        select(Notification)
+        .where(
+            or_(
+                (Notification.email_status == EmailStatus.FAILED) & (Notification.email_attempts >= max_attempts),
+                Notification.email_status == EmailStatus.UNDELIVERABLE,
+            )
+        )
+        .order_by(Notification.email_last_attempt_at.desc().nulls_last(), Notification.id.desc())
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page + 1)
+    ).all()
+    return list(rows[:per_page]), len(rows) > per_page

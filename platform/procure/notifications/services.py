@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from flask import current_app, has_app_context, render_template
@@ -33,9 +34,11 @@ log = logging.getLogger(__name__)
 # session.info key: ids of notifications created in the current transaction.
 OUTBOX_KEY = "procure.notifications.outbox"
 SEND_TASK = "workers.tasks.send_email"
+SEND_BATCH_TASK = "workers.tasks.send_email_batch"
+DEFAULT_BATCH_SIZE = 200
 MAX_ERROR_LENGTH = 2000
 
-DeliveryOutcome = Literal["sent", "failed", "skipped", "missing"]
+DeliveryOutcome = Literal["sent", "failed", "undeliverable", "skipped", "missing"]
 
 
 # === creating notifications ==================================================
@@ -51,6 +54,7 @@ def notify(
     email: str | None = None,
     link: str | None = None,
     locale: str | None = None,
+    unsubscribe_kind: str | None = None,
 ) -> Notification | None:
     """Record a notification of ``event_key`` for one recipient, rendered from
     ``templates/email/<template>/`` in the recipient's language, and have it
@@ -76,6 +80,7 @@ def notify(
         "base_url": config["BASE_URL"].rstrip("/"),
         "link_url": absolute_url(link, config) if link else None,
         "in_inbox": recipient is not None,  # also kept in a user's inbox on the site
+        "unsubscribe_url": _unsubscribe_url(recipient.id if recipient else None, unsubscribe_kind, config),
         **context,
     }
     subject, body_text, body_html = render_email(template, variables, locale=locale)
@@ -93,12 +98,109 @@ def notify(
         "created_at": utcnow(),
         "email_status": EmailStatus.PENDING,
         "email_attempts": 0,
+        "unsubscribe_kind": unsubscribe_kind,
     }
     new_id = _insert_once(session, values)
     if new_id is None:  # a concurrent transaction notified the same event first
         return None
     session.info.setdefault(OUTBOX_KEY, set()).add(new_id)
     return session.get(Notification, new_id)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A user to notify in bulk (``notify_many``): plain values, no ORM object."""
+
+    user_id: int
+    email: str
+    name: str = ""
+    locale: str | None = None
+
+
+def notify_many(
+    session: Session,
+    *,
+    event_key: str,
+    template: str,
+    context: Mapping[str, Any],
+    recipients: Iterable[Recipient],
+    link: str | None = None,
+    unsubscribe_kind: str | None = None,
+) -> list[int]:
+    """``notify`` for many users at once (planner fan-out): skips the ones
+    already notified of ``event_key`` (one query), renders the others in their
+    language, and inserts them in one ``INSERT … ON CONFLICT DO NOTHING``.
+    Returns the new ids (emailed after the caller's commit). Flushes, never
+    commits: the caller commits each batch (a short transaction each)."""
+    config = current_app.config
+    recipients = list({_normalize_email(r.email): r for r in recipients}.items())
+    if not recipients:
+        return []
+    existing = set(
+        session.scalars(
+            select(Notification.recipient_email).where(
+                Notification.event_key == event_key,
+                Notification.recipient_email.in_([address for address, _ in recipients]),
+            )
+        )
+    )
+    stored_context = _jsonable(context)
+    base_url = config["BASE_URL"].rstrip("/")
+    rows = []
+    now = utcnow()
+    by_locale: dict[str, list[tuple[str, Recipient]]] = {}
+    for address, recipient in recipients:
+        if address not in existing:
+            by_locale.setdefault(_choose_locale(recipient.locale, None, config), []).append((address, recipient))
+    for locale, group in by_locale.items():
+        with force_locale(locale):  # once per language, not per recipient
+            rows += _render_rows(group, locale, event_key=event_key, template=template, context=context,
+                                 stored_context=stored_context, base_url=base_url, link=link,
+                                 unsubscribe_kind=unsubscribe_kind, now=now, config=config)
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Notification)
+        .on_conflict_do_nothing(index_elements=["event_key", "recipient_email"])
+        .returning(Notification.id)
+    )
+    new_ids = list(session.scalars(statement, rows))
+    session.info.setdefault(OUTBOX_KEY, set()).update(new_ids)
+    return new_ids
+
+
+def _render_rows(group, locale, *, event_key, template, context, stored_context, base_url, link, unsubscribe_kind,
+                 now, config) -> list[dict[str, Any]]:
+    rows = []
+    for address, recipient in group:
+        variables = {
+            "recipient_name": recipient.name or "",
+            "recipient_email": address,
+            "base_url": base_url,
+            "link_url": absolute_url(link, config) if link else None,
+            "in_inbox": True,
+            "unsubscribe_url": _unsubscribe_url(recipient.user_id, unsubscribe_kind, config),
+            **context,
+        }
+        subject, body_text, body_html = _render_in_current_locale(template, variables)
+        rows.append({
+            "event_key": event_key, "recipient_user_id": recipient.user_id, "recipient_email": address,
+            "template": template, "context": stored_context, "locale": locale, "subject": subject,
+            "body_text": body_text, "body_html": body_html, "link": link, "created_at": now,
+            "read_at": None, "email_status": EmailStatus.PENDING, "email_attempts": 0,
+            "unsubscribe_kind": unsubscribe_kind,
+        })
+    return rows
+
+
+def _unsubscribe_url(user_id: int | None, kind: str | None, config: Mapping[str, Any]) -> str | None:
+    if not kind or user_id is None:
+        return None
+    from procure.alerts import preferences
+
+    return absolute_url("/unsubscribe/" + preferences.unsubscribe_token(user_id, kind, config), config)
 
 
 def render_email(template: str, variables: Mapping[str, Any], *, locale: str) -> tuple[str, str, str]:
@@ -110,14 +212,20 @@ def render_email(template: str, variables: Mapping[str, Any], *, locale: str) ->
     is rendered once as plain text and handed to both as a variable (escaped
     in HTML like any other value): ``subject`` and, when the folder has a
     ``_message.txt``, ``message_text``."""
+    with force_locale(locale):
+        return _render_in_current_locale(template, variables)
+
+
+def _render_in_current_locale(template: str, variables: Mapping[str, Any]) -> tuple[str, str, str]:
+    """``render_email`` inside a ``force_locale`` block the caller holds (the
+    planner renders many emails of one language in one block)."""
     folder = f"email/{template}"
     variables = dict(variables)
-    with force_locale(locale):
-        variables["subject"] = " ".join(render_template(f"{folder}/subject.txt", **variables).split())[:300]
-        if _has_template(f"{folder}/_message.txt"):
-            variables["message_text"] = render_template(f"{folder}/_message.txt", **variables).strip()
-        body_text = render_template(f"{folder}/body.txt", **variables)
-        body_html = render_template(f"{folder}/body.html", **variables)
+    variables["subject"] = " ".join(render_template(f"{folder}/subject.txt", **variables).split())[:300]
+    if _has_template(f"{folder}/_message.txt"):
+        variables["message_text"] = render_template(f"{folder}/_message.txt", **variables).strip()
+    body_text = render_template(f"{folder}/body.txt", **variables)
+    body_html = render_template(f"{folder}/body.html", **variables)
     subject = variables["subject"]
     body_text = re.sub(r"\n{3,}", "\n\n", body_text.strip()) + "\n"
     return subject, body_text, body_html
@@ -194,68 +302,20 @@ def _insert_once(session: Session, values: dict[str, Any]) -> int | None:
 # === delivery ===============================================================
 
 
-# Emails whose body carries a one-time link (a credential until used or expired).
-CREDENTIAL_TEMPLATES = frozenset({"account_confirm", "password_reset", "org_invitation"})
-
-
 def deliver(session: Session, notification_id: int, *, config: Mapping[str, Any] | None = None) -> DeliveryOutcome:
-    """Send one notification's email unless it was already sent.
+    """Send one notification's email unless it was already sent
+    (``delivery.deliver_batch``: claim → send → mark, each committed on its
+    own session, so ``session`` is only used for its engine). Returns
+    ``sent``, ``failed``, ``undeliverable``, ``skipped`` (sent already, or
+    another sender holds a live claim) or ``missing``.
 
-    Claims the row (so two workers cannot both send it at once), skips it when
-    already sent, otherwise sends it and records the outcome: ``sent``, or ``failed``
-    with the error and the attempt count. Never raises for a mail error.
-    Flushes, never commits: the caller commits (and, in the worker, retries a
-    ``failed`` outcome with back-off).
+    Delivery is at least once, not at most once: a process that dies after
+    the SMTP server accepted the message but before the ``sent`` mark is
+    committed leaves a claim that is recovered, and the message is sent again
+    with the same Message-ID (the window is documented in delivery.py)."""
+    from procure.notifications import delivery
 
-    Delivery is at least once, not at most once: if the process dies (or the
-    commit fails) after the SMTP server accepted the message but before the
-    ``sent`` state is committed, the message is sent again by a later attempt.
-    """
-    config = config if config is not None else current_app.config
-    # Claim the row with a conditional UPDATE: it takes the row lock on
-    # PostgreSQL (the database write lock on SQLite, which has no row locks and
-    # ignores FOR UPDATE) and re-checks the status once a concurrent delivery
-    # has committed, so the loser of a race sees "sent" and skips.
-    claimed = session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, Notification.email_status != EmailStatus.SENT)
-        .values(email_attempts=Notification.email_attempts + 1, email_last_attempt_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        exists = session.scalar(select(Notification.id).where(Notification.id == notification_id))
-        return "skipped" if exists else "missing"
-    notification = session.scalar(
-        select(Notification)
-        .where(Notification.id == notification_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    try:
-        mail.send(notification, config)
-    except Exception as exc:  # SMTP refusal, network error, bad config: record, don't raise
-        notification.email_status = EmailStatus.FAILED
-        notification.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
-        log.warning(
-            "email for notification %s to %s failed (attempt %s): %s",
-            notification.id,
-            notification.recipient_email,
-            notification.email_attempts,
-            notification.last_error,
-        )
-        outcome: DeliveryOutcome = "failed"
-    else:
-        notification.email_status = EmailStatus.SENT
-        notification.email_sent_at = utcnow()
-        notification.last_error = None
-        if notification.template in CREDENTIAL_TEMPLATES:
-            # One-time links are credentials: once the email is out, the
-            # database keeps that it was sent, not the link itself.
-            notification.body_text = notification.body_html = ""
-            notification.link = None
-        outcome = "sent"
-    session.flush()
-    return outcome
+    return delivery.deliver_batch([notification_id], config=config, engine=session.get_bind())[notification_id]
 
 
 def attempt_cap(config: Mapping[str, Any] | None = None) -> int:
@@ -272,22 +332,37 @@ def retry_delay(attempts: int) -> timedelta:
 def due_for_delivery(
     session: Session,
     *,
-    pending_after: timedelta = timedelta(minutes=2),
+    pending_after: timedelta | None = None,
     max_attempts: int | None = None,
     limit: int = 500,
+    config: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> list[int]:
     """Ids of emails the outbox sweep should hand on again: pending ones whose
-    hand-off is older than ``pending_after`` (lost enqueue, crashed worker), and
-    failed ones under the attempt cap whose back-off delay has passed."""
-    from procure.notifications import queries
+    hand-off is older than ``pending_after`` (EMAIL_PENDING_GRACE; a lost
+    enqueue), stale claims (their process is gone, or older than
+    EMAIL_CLAIM_TIMEOUT: a crashed sender), and failed ones under the attempt
+    cap whose back-off delay has passed."""
+    from procure.notifications import delivery, queries
 
-    cap = max_attempts if max_attempts is not None else attempt_cap()
-    now = utcnow()
+    config = config if config is not None else current_app.config
+    if pending_after is None:
+        pending_after = timedelta(seconds=int(config.get("EMAIL_PENDING_GRACE") or 30))
+    cap = max_attempts if max_attempts is not None else attempt_cap(config)
+    now = now or utcnow()
     ids = queries.stale_pending_ids(session, before=now - pending_after, limit=limit)
+    ids += queries.stale_claim_ids(session, before=now - delivery.claim_timeout(config), limit=limit)
+    ids += delivery.dead_claims(session)
     for notification_id, attempts, last_attempt in queries.failed_under_cap(session, cap, limit=limit):
         if last_attempt is None or as_utc(last_attempt) <= now - retry_delay(attempts):
             ids.append(notification_id)
-    return ids[:limit]
+    return list(dict.fromkeys(ids))[:limit]
+
+
+def batches(ids: Iterable[int], size: int | None = None) -> list[list[int]]:
+    size = size or int(current_app.config.get("EMAIL_BATCH_SIZE") or DEFAULT_BATCH_SIZE)
+    ids = sorted(set(ids))
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
 def dispatch(ids: Iterable[int]) -> None:
@@ -306,21 +381,23 @@ def dispatch(ids: Iterable[int]) -> None:
     if mode == "inline":
         from procure.extensions import db
 
-        for notification_id in ids:
-            try:
-                with Session(db.engine) as session:
-                    deliver(session, notification_id, config=app.config)
-                    session.commit()
-            except Exception:
-                log.exception("inline delivery of notification %s failed; left to the outbox sweep", notification_id)
+        from procure.notifications import delivery
+
+        try:
+            delivery.deliver_batch(ids, config=app.config, engine=db.engine)
+        except Exception:
+            log.exception("inline delivery of notifications %s failed; left to the outbox sweep", ids)
     elif mode == "celery":
         from procure import queue
 
-        for notification_id in ids:
+        for batch in batches(ids):
             try:
-                queue.enqueue(SEND_TASK, notification_id)
+                if len(batch) == 1:
+                    queue.enqueue(SEND_TASK, batch[0])
+                else:
+                    queue.enqueue(SEND_BATCH_TASK, batch)
             except Exception:
-                log.exception("could not enqueue notification %s; left to the outbox sweep", notification_id)
+                log.exception("could not enqueue notifications %s; left to the outbox sweep", batch)
     else:
         log.error("unknown EMAIL_DELIVERY %r: notifications %s left pending", mode, ids)
 
@@ -343,6 +420,29 @@ def install_delivery_hooks() -> None:
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_transaction_end", _after_transaction_end)
+
+
+def retry(session: Session, notification_id: int) -> bool:
+    """An admin sends again an email that failed for good (or was refused):
+    back to pending with a fresh attempt count, the address's undeliverable
+    mark lifted; handed on after the caller's commit. False if there is no
+    such email or it is not failed/undeliverable. Flushes."""
+    from procure.notifications.models import UndeliverableAddress
+
+    notification = session.get(Notification, notification_id)
+    if notification is None or notification.email_status not in (EmailStatus.FAILED, EmailStatus.UNDELIVERABLE):
+        return False
+    if notification.email_status == EmailStatus.UNDELIVERABLE:
+        session.execute(
+            UndeliverableAddress.__table__.delete().where(UndeliverableAddress.email == notification.recipient_email)
+        )
+    notification.email_status = EmailStatus.PENDING
+    notification.email_attempts = 0
+    notification.email_claimed_at = None
+    notification.email_claimed_by = None
+    session.flush()
+    session.info.setdefault(OUTBOX_KEY, set()).add(notification.id)
+    return True
 
 
 # === the inbox ==============================================================

@@ -39,6 +39,7 @@ def index():
         page=page,
         has_more=has_more,
         unread=queries.unread_count(db.session, current_user.id),
+        undeliverable=queries.undeliverable_addresses(db.session, [current_user.email]).get(current_user.email.lower()),
     )
 
 

@@ -83,6 +83,15 @@ def _my_managed_org():
     return org
 
 
+def _undeliverable(org, users) -> dict:
+    """Addresses of the organization the mail server refused, for who may see them."""
+    from procure.alerts import queries as alert_queries
+
+    if not policy.can_see_undeliverable(current_user, org):
+        return {}
+    return alert_queries.undeliverable_for_organization(db.session, org, users)
+
+
 # === public =================================================================
 
 
@@ -298,12 +307,14 @@ def download_document(doc_id: int):
 def members():
     org, membership = _my_org()
     is_admin = policy.can_manage_organization(current_user, org)
+    assignments = services.member_assignments(db.session, org)
     return render_template(
         "organizations/members.html",
         org=org,
         membership=membership,
         is_admin=is_admin,
-        assignments=services.member_assignments(db.session, org),
+        assignments=assignments,
+        undeliverable=_undeliverable(org, [a.user for a in assignments]),
         invitations=queries.open_invitations(db.session, org) if is_admin else [],
         invite_form=forms.InviteForm(),
         action_form=forms.MemberActionForm(),
@@ -482,6 +493,7 @@ def queue():
 @login_required
 def review(org_id: int):
     org = _reviewable(org_id)
+    members = services.member_assignments(db.session, org)
     return render_template(
         "organizations/review.html",
         org=org,
@@ -491,7 +503,8 @@ def review(org_id: int):
         release_form=forms.ReleaseCodeForm(),
         code_info=credit_codes.decode(org.credit_code),
         expected_prefixes=services.EXPECTED_PREFIXES.get(org.org_type, ()),
-        members=services.member_assignments(db.session, org),
+        members=members,
+        undeliverable=_undeliverable(org, [a.user for a in members]),
         decision_form=forms.DecisionForm(),
         suspend_form=forms.SuspendForm(),
         lift_form=forms.LiftForm(),

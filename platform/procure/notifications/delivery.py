@@ -1,0 +1,305 @@
+"""Email delivery of committed notifications: claim → send → mark.
+
+This module commits, unlike a service: a claim is only useful once other
+processes can see it, so each step is its own short transaction on its own
+session (never the caller's). Nothing here holds a database transaction or
+a row lock while talking to the SMTP server.
+
+1. **Claim** (one short transaction): ``UPDATE … SET email_status='sending',
+   email_claimed_at=now, email_claimed_by='host:pid', email_attempts+1 WHERE id
+   IN (…) AND (pending OR failed OR a stale claim) RETURNING id``. Rows that
+   another sender holds are not returned (skipped). Claims are taken in chunks
+   of ``EMAIL_CLAIM_CHUNK`` so that a claim is never much older than the send.
+2. **Send** each claimed message over the process's reused SMTP connection
+   (``mail.mailer``), with its deterministic ``Message-ID``.
+3. **Mark** each message right after the server's reply (one tiny
+   transaction per message: ``sent`` / ``failed`` / ``undeliverable``).
+
+A claim is stale — and the outbox sweep (``due_for_delivery``) hands the row
+on again — when its process is gone (same host: the pid no longer runs, so
+it is recovered at the next sweep) or when it is older than
+``EMAIL_CLAIM_TIMEOUT`` (other hosts).
+
+THE ONE REMAINING DUPLICATE WINDOW: between the moment the SMTP server has
+accepted the message (its "250" to DATA) and the commit of step 3, a few
+hundred microseconds per message. A process killed exactly there leaves a
+claimed row for a message that was in fact delivered; the row is recovered
+and the message is sent again. SMTP cannot close this window (the server's
+acceptance and our database commit cannot be one atomic step), so the copy
+carries the same ``Message-ID`` as the original and mail clients drop it.
+At most one message per killed process is affected (only one is between
+"250" and its mark at any time). On PostgreSQL the mark is committed with
+``synchronous_commit = off`` (on the marking connection only): a crash of the *database server* (not of a
+worker) may lose the last marks of that fraction of a second, which widens
+the window the same way (again, same Message-ID).
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from procure.notifications import mail
+from procure.notifications.models import EmailStatus, Notification, UndeliverableAddress
+from procure.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "failed", "undeliverable", "skipped", "missing"]
+
+MAX_ERROR_LENGTH = 2000
+DEFAULT_CLAIM_CHUNK = 50
+DEFAULT_CLAIM_TIMEOUT = 90  # seconds
+# Emails whose body carries a one-time link (a credential until used or expired).
+CREDENTIAL_TEMPLATES = frozenset({"account_confirm", "password_reset", "org_invitation"})
+
+
+def _setting(config: Mapping[str, Any], name: str, default: int) -> int:
+    return int(config.get(name) or default)
+
+
+def claim_timeout(config: Mapping[str, Any]) -> timedelta:
+    return timedelta(seconds=_setting(config, "EMAIL_CLAIM_TIMEOUT", DEFAULT_CLAIM_TIMEOUT))
+
+
+def claimable(now: datetime, config: Mapping[str, Any]):
+    """Rows a sender may claim: pending, failed (the caller decides about the
+    back-off), or claimed longer ago than the claim timeout."""
+    return or_(
+        Notification.email_status.in_([EmailStatus.PENDING, EmailStatus.FAILED]),
+        and_(
+            Notification.email_status == EmailStatus.SENDING,
+            Notification.email_claimed_at < now - claim_timeout(config),
+        ),
+    )
+
+
+def _claim(engine, ids: list[int], config: Mapping[str, Any]) -> list[Notification]:
+    """Step 1: claim ``ids`` in one committed transaction; returns the claimed
+    rows, detached. Claims of a process of this host that no longer runs are
+    taken over at once (a task redelivered after its worker was killed)."""
+    now = utcnow()
+    condition = claimable(now, config)
+    with Session(engine, expire_on_commit=False) as session:
+        claimers = set(
+            session.scalars(
+                select(Notification.email_claimed_by)
+                .where(Notification.id.in_(ids), Notification.email_status == EmailStatus.SENDING)
+                .distinct()
+            )
+        )
+        dead = [c for c in claimers if mail.process_alive(c) is False]
+        if dead:
+            condition = or_(
+                condition,
+                and_(Notification.email_status == EmailStatus.SENDING, Notification.email_claimed_by.in_(dead)),
+            )
+        claimed_ids = list(
+            session.scalars(
+                update(Notification)
+                .where(Notification.id.in_(ids), condition)
+                .values(
+                    email_status=EmailStatus.SENDING,
+                    email_claimed_at=now,
+                    email_claimed_by=mail.process_identity(),
+                    email_attempts=Notification.email_attempts + 1,
+                    email_last_attempt_at=now,
+                )
+                .returning(Notification.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if not claimed_ids:
+            session.commit()
+            return []
+        rows = list(
+            session.scalars(select(Notification).where(Notification.id.in_(claimed_ids)).order_by(Notification.id))
+        )
+        blocked = set(
+            session.scalars(
+                select(UndeliverableAddress.email).where(
+                    UndeliverableAddress.email.in_({r.recipient_email for r in rows})
+                )
+            )
+        )
+        if blocked:
+            # Known undeliverable: never sent again (until the address changes).
+            session.execute(
+                update(Notification)
+                .where(Notification.id.in_([r.id for r in rows if r.recipient_email in blocked]))
+                .values(
+                    email_status=EmailStatus.UNDELIVERABLE,
+                    email_claimed_at=None,
+                    email_claimed_by=None,
+                    last_error="address marked undeliverable earlier; not sent",
+                )
+                .execution_options(synchronize_session=False)
+            )
+        session.commit()
+        return [r for r in rows if r.recipient_email not in blocked]
+
+
+class _Marker:
+    """Step 3 on one database connection kept for the whole batch: one tiny
+    committed transaction per message (UPDATE + COMMIT), without the cost of
+    a new session each time."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.session: Session | None = None
+
+    def __enter__(self) -> _Marker:
+        self.session = Session(self.engine)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # For this connection only (reset before it goes back to the pool).
+            self.session.execute(text("SET synchronous_commit = off"))
+            self.session.commit()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.session.rollback()
+            if self.session.get_bind().dialect.name == "postgresql":
+                self.session.execute(text("SET synchronous_commit = on"))
+                self.session.commit()
+        finally:
+            self.session.close()
+
+    def __call__(self, notification: Notification, status: EmailStatus, *, error: str | None = None,
+                 refusal: mail.PermanentRefusal | None = None) -> None:
+        values: dict[str, Any] = {"email_status": status, "email_claimed_at": None, "email_claimed_by": None,
+                                  "last_error": error[:MAX_ERROR_LENGTH] if error else None}
+        if status == EmailStatus.SENT:
+            values["email_sent_at"] = utcnow()
+            if notification.template in CREDENTIAL_TEMPLATES:
+                # One-time links are credentials: once the email is out, the
+                # database keeps that it was sent, not the link itself.
+                values.update(body_text="", body_html="", link=None)
+        session = self.session
+        try:
+            session.execute(
+                update(Notification)
+                .where(Notification.id == notification.id, Notification.email_status == EmailStatus.SENDING)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if refusal is not None:
+                _record_undeliverable(session, notification, refusal)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _record_undeliverable(session: Session, notification: Notification, refusal: mail.PermanentRefusal) -> None:
+    exists = session.scalar(
+        select(UndeliverableAddress.id).where(UndeliverableAddress.email == notification.recipient_email)
+    )
+    if exists is None:
+        session.add(
+            UndeliverableAddress(
+                email=notification.recipient_email,
+                smtp_code=refusal.code,
+                reason=refusal.message[:MAX_ERROR_LENGTH],
+                notification_id=notification.id,
+            )
+        )
+        try:
+            session.flush()
+        except Exception:  # a concurrent sender recorded it first
+            session.rollback()
+
+
+def deliver_batch(ids: Iterable[int], *, config: Mapping[str, Any] | None = None, engine=None) -> dict[int, Outcome]:
+    """Claim, send and mark the emails of ``ids`` over one reused SMTP
+    connection; returns each id's outcome. Never raises for a mail error."""
+    from procure.extensions import db
+
+    config = config if config is not None else current_app.config
+    engine = engine if engine is not None else db.engine
+    ids = sorted(set(ids))
+    outcomes: dict[int, Outcome] = {}
+    chunk_size = _setting(config, "EMAIL_CLAIM_CHUNK", DEFAULT_CLAIM_CHUNK)
+    connection = mail.mailer(config) if config.get("SMTP_HOST") else None
+    with _Marker(engine) as mark:
+        _deliver_chunks(ids, chunk_size, engine, config, connection, mark, outcomes)
+    if any(v == "skipped" for v in outcomes.values()):
+        with Session(engine) as session:
+            existing = set(session.scalars(select(Notification.id).where(Notification.id.in_(
+                [i for i, v in outcomes.items() if v == "skipped"]))))
+        for notification_id, outcome in outcomes.items():
+            if outcome == "skipped" and notification_id not in existing:
+                outcomes[notification_id] = "missing"
+    return outcomes
+
+
+def _deliver_chunks(ids, chunk_size, engine, config, connection, mark, outcomes) -> None:
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start:start + chunk_size]
+        claimed = _claim(engine, chunk, config)
+        broken: BaseException | None = None
+        undeliverable: set[str] = set()
+        for notification in claimed:
+            if broken is not None or notification.recipient_email in undeliverable:
+                # The server is unreachable: do not hold the rest of the
+                # chunk claimed while each send times out; release them now.
+                reason = (f"not tried: {type(broken).__name__}: {broken}" if broken is not None
+                          else "address refused permanently earlier in this batch")
+                status = EmailStatus.FAILED if broken is not None else EmailStatus.UNDELIVERABLE
+                mark(notification, status, error=reason)
+                outcomes[notification.id] = "failed" if broken is not None else "undeliverable"
+                continue
+            try:
+                mail.send(notification, config, unsubscribe_url=unsubscribe_url(notification, config),
+                          connection=connection)
+            except mail.PermanentRefusal as exc:
+                mark(notification, EmailStatus.UNDELIVERABLE, error=f"PermanentRefusal: {exc}", refusal=exc)
+                undeliverable.add(notification.recipient_email)
+                log.warning("email for notification %s: %s refused permanently: %s",
+                            notification.id, notification.recipient_email, exc)
+                outcomes[notification.id] = "undeliverable"
+            except Exception as exc:  # SMTP refusal, network error, bad config: record, don't raise
+                mark(notification, EmailStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+                log.warning("email for notification %s to %s failed (attempt %s): %s", notification.id,
+                            notification.recipient_email, notification.email_attempts, exc)
+                outcomes[notification.id] = "failed"
+                if not isinstance(exc, smtplib.SMTPResponseException):
+                    broken = exc  # no answer at all: connection-level trouble
+            else:
+                mark(notification, EmailStatus.SENT)
+                outcomes[notification.id] = "sent"
+        for notification_id in chunk:
+            outcomes.setdefault(notification_id, "skipped")
+
+
+def unsubscribe_url(notification: Notification, config: Mapping[str, Any]) -> str | None:
+    """The one-click unsubscribe URL of an alert, reminder or digest."""
+    if not notification.unsubscribe_kind or notification.recipient_user_id is None:
+        return None
+    from procure.alerts import preferences
+
+    token = preferences.unsubscribe_token(notification.recipient_user_id, notification.unsubscribe_kind, config)
+    return config["BASE_URL"].rstrip("/") + "/unsubscribe/" + token
+
+
+def dead_claims(session: Session) -> list[int]:
+    """Ids of rows claimed by a process of this host that no longer runs
+    (handed on at the next sweep, without waiting for the claim timeout;
+    ``_claim`` takes them over)."""
+    rows = session.execute(
+        select(Notification.id, Notification.email_claimed_by).where(Notification.email_status == EmailStatus.SENDING)
+    ).all()
+    verdicts: dict[str | None, bool | None] = {}
+    dead = []
+    for notification_id, claimer in rows:
+        if claimer not in verdicts:
+            verdicts[claimer] = mail.process_alive(claimer)
+        if verdicts[claimer] is False:
+            dead.append(notification_id)
+    return dead
