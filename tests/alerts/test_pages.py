@@ -108,7 +108,7 @@ def test_prune_broker_deletes_delivered_messages_of_the_embedded_broker(app, tmp
     from procure import queue
 
     config = {"BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}", "INSTANCE_PATH": str(tmp_path),
-              "TASK_QUEUE": "prune-test"}
+              "TASK_QUEUE": "prune-test", "TIMEZONE": "Asia/Shanghai"}
     queue.prepare_broker(config)
     with Connection(config["BROKER_URL"]) as conn:
         q = conn.SimpleQueue("prune-test")

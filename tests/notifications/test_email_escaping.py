@@ -30,6 +30,12 @@ PLATFORM_VALUES = {
     "link_url": "https://procure.example/organizations/invitations/t0k3n?a=1&b=2",
     "url": "https://procure.example/account/confirm/t0k3n",
     "reset_url": "https://procure.example/account/reset",
+    "unsubscribe_url": "https://procure.example/unsubscribe/t0k3n.x-y_z",
+}
+# Lists the digests take: one entry whose user-typed fields carry the value.
+LIST_VALUES = {
+    "subjects": lambda v: [{"title": v, "link": "https://procure.example/tenders/1", "deadline": v}],
+    "items": lambda v: [{"label": v, "count": 2, "link": "https://procure.example/manage/organizations"}],
 }
 # Computed by render_email from the .txt parts (tested through them).
 DERIVED = {"subject", "message_text"}
@@ -98,6 +104,7 @@ def _render(kind, decision, locale, value):
 
     names = _variables_of(current_app.jinja_env, kind)
     variables = {name: PLATFORM_VALUES.get(name, value) for name in names}
+    variables.update({name: build(value) for name, build in LIST_VALUES.items() if name in names})
     if decision is not None:
         variables["decision"] = decision
     return render_email(kind, variables, locale=locale)

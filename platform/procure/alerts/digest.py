@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,13 +30,6 @@ class DueWork:
     label: str  # shown in the email, in the officer's language (a lazy string)
     count: int
     link: str  # site path
-
-
-def msgid(label: Any) -> str:
-    """The untranslated message of a lazy string (the email template
-    translates it in the recipient's language)."""
-    args = getattr(label, "_args", None)
-    return args[0] if args else str(label)
 
 
 DueWorkSource = Callable[[Session, set[int], datetime], Iterable[DueWork]]
@@ -85,11 +79,14 @@ def plan_officer_digest(session: Session, *, now: datetime, config: Mapping[str,
         items = [w for source in _sources for w in source(session, county_ids, now)]
         if not items:
             continue
+        # Labels in the officer's language (the email is rendered in it too).
+        with force_locale(notifications.choose_locale(recipient.locale, config)):
+            labels = [str(w.label) for w in items]
         written = notifications.notify_many(
             session, event_key=f"officer-digest:{day_label}", template="officer_digest",
-            context={"day": day_label, "items": [{"label": msgid(w.label), "count": w.count,
+            context={"day": day_label, "items": [{"label": label, "count": w.count,
                                                   "link": notifications.absolute_url(w.link, config)}
-                                                 for w in items]},
+                                                 for label, w in zip(labels, items)]},
             recipients=[recipient], link="/manage/organizations", unsubscribe_kind=preferences.OFFICER_DIGEST,
         )
         report.add(f"officer digest {day_label} → {recipient.email}: "

@@ -254,6 +254,11 @@ def _normalize_email(address: str | None) -> str:
     return address
 
 
+def choose_locale(locale: str | None, config: Mapping[str, Any]) -> str:
+    """``locale`` if the platform speaks it, else the default language."""
+    return _choose_locale(locale, None, config)
+
+
 def _choose_locale(locale: str | None, recipient: User | None, config: Mapping[str, Any]) -> str:
     languages = config["LANGUAGES"]
     for candidate in (locale, recipient.locale if recipient else None):
