@@ -48,9 +48,15 @@ def follow(session: Session, organization: Organization, *, county: Division | N
     return row
 
 
-def unfollow(session: Session, organization: Organization, follow_id: int) -> bool:
+def follow_of(session: Session, organization: Organization, follow_id: int) -> OrganizationFollow | None:
+    """The organization's follow ``follow_id`` (another organization's is None)."""
     row = session.get(OrganizationFollow, follow_id)
-    if row is None or row.organization_id != organization.id:
+    return row if row is not None and row.organization_id == organization.id else None
+
+
+def unfollow(session: Session, organization: Organization, follow_id: int) -> bool:
+    row = follow_of(session, organization, follow_id)
+    if row is None:
         return False
     session.delete(row)
     session.flush()

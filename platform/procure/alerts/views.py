@@ -3,7 +3,7 @@ one-click unsubscribe page (no login: a signed token), and the admin's page
 of emails that failed for good."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,11 +11,11 @@ from wtforms.fields.choices import SelectChoice
 
 from procure import policy
 from procure.alerts import forms, preferences, services
-from procure.errors import DomainError
 from procure.extensions import csrf, db
 from procure.geo import queries as geo_queries
 from procure.notifications import queries as notification_queries
 from procure.notifications import services as notification_services
+from procure.viewkit import act, found, submit
 
 bp = Blueprint("alerts", __name__)
 
@@ -37,17 +37,11 @@ def follows():
     form.county.choices = [SelectChoice("", _("请选择"))] + [SelectChoice(c.code, c.name) for c in counties]
     if request.method == "POST":
         policy.require(can_manage)
-        if form.validate_on_submit():
-            county = geo_queries.county_by_code(db.session, form.county.data)
-            try:
-                services.follow(db.session, org, county=county, category_code=form.category.data or "")
-            except DomainError as exc:
-                db.session.rollback()
-                getattr(form, exc.field or "county").errors.append(str(exc.message))
-            else:
-                db.session.commit()
-                flash(_("已关注。"), "success")
-                return redirect(url_for("alerts.follows"))
+        if submit(form, lambda: services.follow(db.session, org,
+                                                county=geo_queries.county_by_code(db.session, form.county.data),
+                                                category_code=form.category.data or ""),
+                  success=_l("已关注。"), fallback="county"):
+            return redirect(url_for("alerts.follows"))
     return render_template("alerts/follows.html", org=org, follows=services.follows_of(db.session, org),
                            form=form, can_manage=can_manage), (400 if form.errors else 200)
 
@@ -57,10 +51,8 @@ def follows():
 def unfollow(follow_id: int):
     org = _my_org()
     policy.require(policy.can_manage_follows(current_user, org))
-    if not services.unfollow(db.session, org, follow_id):
-        abort(404)
-    db.session.commit()
-    flash(_("已取消关注。"), "success")
+    found(services.follow_of(db.session, org, follow_id))
+    act(lambda: services.unfollow(db.session, org, follow_id), success=_l("已取消关注。"))
     return redirect(url_for("alerts.follows"))
 
 
@@ -70,14 +62,15 @@ def email_preferences():
     values = preferences.all_for(db.session, current_user.id)
     form = forms.PreferencesForm(data=values if request.method == "GET" else None)
     is_officer = policy.is_officer(current_user)
-    if form.validate_on_submit():
-        for kind in (preferences.TENDER_ALERTS, preferences.DEADLINE_REMINDERS) + (
-                (preferences.OFFICER_DIGEST,) if is_officer else ()):
-            value = getattr(form, kind).data
-            if value:
-                preferences.set_value(db.session, current_user.id, kind, value)
-        db.session.commit()
-        flash(_("邮件设置已保存。"), "success")
+    kinds = (preferences.TENDER_ALERTS, preferences.DEADLINE_REMINDERS) + (
+        (preferences.OFFICER_DIGEST,) if is_officer else ())
+
+    def save():
+        for kind in kinds:
+            if getattr(form, kind).data:
+                preferences.set_value(db.session, current_user.id, kind, getattr(form, kind).data)
+
+    if submit(form, save, success=_l("邮件设置已保存。")):
         return redirect(url_for("alerts.email_preferences"))
     undeliverable = notification_queries.undeliverable_addresses(db.session, [current_user.email])
     return render_template("alerts/preferences.html", form=form, is_officer=is_officer,
@@ -105,9 +98,7 @@ def unsubscribe(token: str):
         return render_template("alerts/unsubscribe.html", invalid=True), 404
     done = False
     if request.method == "POST":
-        preferences.set_value(db.session, user.id, kind, preferences.UNSUBSCRIBED[kind])
-        db.session.commit()
-        done = True
+        done = bool(act(lambda: preferences.set_value(db.session, user.id, kind, preferences.UNSUBSCRIBED[kind])))
     return render_template("alerts/unsubscribe.html", invalid=False, done=done, kind_label=KIND_LABELS[kind],
                            token=token)
 
@@ -131,8 +122,7 @@ def failed_emails():
 @login_required
 def retry_email(notification_id: int):
     policy.require(policy.can_manage_email_outbox(current_user))
-    if not notification_services.retry(db.session, notification_id):
-        abort(404)
-    db.session.commit()  # handed on for delivery after the commit
-    flash(_("已重新发送。"), "success")
+    found(notification_queries.retryable(db.session, notification_id))
+    # Handed on for delivery after the commit.
+    act(lambda: notification_services.retry(db.session, notification_id), success=_l("已重新发送。"))
     return redirect(url_for("alerts.failed_emails"))

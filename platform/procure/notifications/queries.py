@@ -112,3 +112,13 @@ def failed_for_good(session: Session, max_attempts: int, *, page: int = 1, per_p
         .limit(per_page + 1)
     ).all()
     return list(rows[:per_page]), len(rows) > per_page
+
+
+def retryable(session: Session, notification_id: int) -> Notification | None:
+    """The email if an admin may send it again (failed or refused), else None."""
+    return session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id,
+            Notification.email_status.in_([EmailStatus.FAILED, EmailStatus.UNDELIVERABLE]),
+        )
+    )
