@@ -147,7 +147,7 @@ def test_broker_stopped_while_users_act_every_action_succeeds_and_every_email_ar
                                          admin_user=factories.user(email=f"fault.admin{n}@example.com"))
             org_services.approve(session, org, officer=officer)
             session.commit()
-            org_services.invite(session, org, email=f"fault.invitee{n}@example.com",
+            org_services.invite(session, org, email=f"fault.invitee{n}@example.com", timezone=app.config["TIMEZONE"],
                                 invited_by=session.get(type(officer), org_admin_id(org)))
             session.commit()
 
