@@ -102,9 +102,9 @@ def test_imports_the_sample_county_table(session):
     # Row 2 of the data: level 1 and 2 come from the merged cells above.
     second = items["临时救助对象家庭经济状况核查辅助"]
     assert second.category.parent.name == "社会救助" and second.code == "A010201"
-    # 群团组织优先承接 in 备注 is the flag, not a note.
+    # 群团组织优先承接 in 备注 sets the flag, and what the county wrote is kept.
     care = items["农村留守儿童关爱服务"]
-    assert care.mass_org_first is True and care.notes == ""
+    assert care.mass_org_first is True and care.notes == "群团组织优先承接"
     assert sum(i.mass_org_first for i in catalog.items) == 4
     lawyer = items["村（居）法律顾问"]
     assert lawyer.undertaker_types == ["enterprise", "social_organization"]
@@ -241,7 +241,7 @@ def test_header_variants_column_order_separators_and_budget_units(session):
     items = {i.name: i for i in catalog.items}
     assert items["事项甲"].undertaker_types == ["social_organization"]
     assert items["事项甲"].reference_budget == Decimal("15000.00")
-    assert items["事项甲"].mass_org_first is True and items["事项甲"].notes == "按季度结算"
+    assert items["事项甲"].mass_org_first is True and items["事项甲"].notes == "群团组织优先承接。按季度结算"
     assert items["事项甲"].service_content == "内容甲"
     assert items["事项乙"].undertaker_types == ["enterprise", "individual", "rural_collective", "village_organization"]
     assert items["事项乙"].reference_budget == Decimal("2500.50")
@@ -406,7 +406,9 @@ def test_reports_every_row_problem_at_once_and_changes_nothing(session):
         (8, "三级目录（具体服务事项）", "与第3行重复：同一三级目录下已有服务事项“正常事项”。"),
         (9, "承接主体类型", "缺少承接主体类型。"),
     ]
-    assert str(exc_info.value.problems[0]) == "第4行「承接主体类型」：未知的承接主体类型“居委”。"
+    # The offending cell's content is shown next to the message.
+    assert str(exc_info.value.problems[0]) == "第4行「承接主体类型」：未知的承接主体类型“居委”。（单元格内容：“社会组织；居委”）"
+    assert [p.value for p in exc_info.value.problems] == ["社会组织；居委", "", "", "", "正常事项", ""]
     session.rollback()
     session.expire_all()
     assert snapshot(catalog) == before

@@ -60,6 +60,8 @@ class Catalog(db.Model):
     version: Mapped[int]
     status: Mapped[CatalogStatus] = mapped_column(_enum(CatalogStatus), default=CatalogStatus.DRAFT, index=True)
     title: Mapped[str] = mapped_column(String(200))
+    # The county's explanatory notes (the 注/说明 block under the table), as written.
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("catalogs.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -3,6 +3,9 @@
 Import (:func:`import_catalog`) reads tables like the real county ones: a title row
 above the header, the header found by its names in the first 20 rows, columns in any
 order, vertically merged cells filled down, blank rows and note rows (说明：…) ignored.
+Everything after the last data-shaped row (one filling two data columns or more) is
+the notes block: its lines become the catalog's explanatory notes
+(``Catalog.notes``) and the report lists the rows skipped as notes.
 
 Two layouts are understood:
 
@@ -18,8 +21,8 @@ Codes come from a 编码 column when it holds a valid code that fits the hierarc
 
 Mass organizations first (群团组织优先承接): with a 群团组织优先承接 column (是/否, written
 by the export) that column is the flag and 备注 is kept verbatim; without it (county
-layout) a 备注 saying 群团组织优先承接 sets the flag and the phrase is taken out of the
-notes. Reference budget: the column 参考预算（万元） is in units of 10,000 yuan, which is
+layout) a 备注 saying 群团组织优先承接 sets the flag and the 备注 text is kept as written
+(it is what the county wrote). Reference budget: the column 参考预算（万元） is in units of 10,000 yuan, which is
 what the export writes; 参考预算（元） is read in yuan; a budget column without unit is
 taken as 万元. Item.reference_budget itself is stored in yuan.
 
@@ -66,7 +69,8 @@ def parse_workbook(source, *, max_rows: int = MAX_ROWS) -> tuple[ImportReport, l
     if problems:
         problems.sort(key=lambda p: (p.row or 0))
         raise ImportFailed(problems)
-    report = ImportReport(sheet=table.sheet, title=table.title, rows=len(table.rows), categories=0, items=0)
+    report = ImportReport(sheet=table.sheet, title=table.title, rows=len(table.rows), categories=0, items=0,
+                          notes=table.notes, skipped=table.skipped)
     return report, nodes
 
 

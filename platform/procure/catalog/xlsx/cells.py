@@ -81,15 +81,19 @@ def parse_flag(value: Any):
     return None
 
 
-_MASS_FIRST_IN_NOTES = re.compile(r"[；;，,、。.\s]*群团组织优先承接[；;，,、。.\s]*")
-
-
 def split_mass_first(notes: str) -> tuple[bool, str]:
-    """(flag, notes without the phrase) for a county-layout 备注 cell."""
-    if MASS_FIRST_PHRASE not in notes:
-        return False, notes
-    pieces = [p for p in _MASS_FIRST_IN_NOTES.split(notes) if p]
-    return True, "；".join(pieces).strip()
+    """(flag, notes) for a county-layout 备注 cell: the flag is set when the cell
+    says 群团组织优先承接, and the text is kept as the county wrote it."""
+    return MASS_FIRST_PHRASE in notes, notes
+
+
+VALUE_SHOWN_MAX = 60
+
+
+def shown(value: Any) -> str:
+    """A cell's content as shown next to a problem: one line, at most VALUE_SHOWN_MAX characters."""
+    written = " ".join(text(value).split())
+    return written if len(written) <= VALUE_SHOWN_MAX else written[: VALUE_SHOWN_MAX - 1] + "…"
 
 
 def code_hint(value: Any) -> str:

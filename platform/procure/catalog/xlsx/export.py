@@ -121,9 +121,14 @@ def export_catalog(catalog: Catalog) -> bytes:
             if index in wrapped:
                 cell.alignment = wrap
         ws.cell(row=row_number, column=budget_column).number_format = "0.00####"
-    note_row = 3 + len(rows) + 1
-    ws.cell(
-        row=note_row,
+    # The county's explanatory notes under the table, one line per row (re-imported as notes).
+    note_lines = [line for line in (catalog.notes or "").splitlines() if line.strip()]
+    for offset, line in enumerate(note_lines):
+        cell = ws.cell(row=3 + len(rows) + 1 + offset, column=1, value=_safe(line, ILLEGAL_CHARACTERS_RE))
+        cell.data_type = "s"
+    about = wb.create_sheet("导出说明")
+    about.cell(
+        row=1,
         column=1,
         value=f"说明：本表由政府购买服务平台导出（{catalog.county.name}{catalog.year}年，第{catalog.version}版）。"
         "参考预算单位为万元；“编码”“服务事项”“群团组织优先承接”列供重新导入使用。",

@@ -1,7 +1,7 @@
 """What an import reports: the problems of a refused file, or the counts of an accepted one."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -18,8 +18,15 @@ class Problem:
     row: int | None
     column: str | None
     message: Any
+    value: str = ""  # the offending cell's content, as written (shortened)
 
     def __str__(self) -> str:
+        place = self._place()
+        if self.value:
+            return str(_l("%(problem)s（单元格内容：“%(value)s”）", problem=place, value=self.value))
+        return place
+
+    def _place(self) -> str:
         if self.row is not None and self.column:
             return str(_l("第%(row)d行「%(column)s」：%(message)s", row=self.row, column=self.column, message=self.message))
         if self.row is not None:
@@ -45,7 +52,24 @@ class ImportReport:
     categories: int
     items: int
     levels: tuple[int, int, int] = (0, 0, 0)  # categories of level 1, 2, 3
+    notes: str = ""  # the notes block under the table, kept as the catalog's notes
+    skipped: list[int] = field(default_factory=list)  # rows below the header that are not data
 
+    @property
+    def skipped_ranges(self) -> list[tuple[int, int]]:
+        from procure.catalog.xlsx.table import row_ranges
+
+        return row_ranges(self.skipped)
+
+    def skipped_messages(self) -> list[str]:
+        """"第 24–25 行为表尾说明，已忽略", one per run of consecutive rows."""
+        messages = []
+        for first, last in self.skipped_ranges:
+            if first == last:
+                messages.append(str(_l("第 %(row)d 行为表尾说明，已忽略", row=first)))
+            else:
+                messages.append(str(_l("第 %(first)d–%(last)d 行为表尾说明，已忽略", first=first, last=last)))
+        return messages
 
 
 class Refused(Exception):

@@ -75,7 +75,7 @@ def read_tree(table: Table) -> tuple[dict[str, Node], list[Problem]]:
         row_problems: list[Problem] = []
 
         def problem(key, message):
-            row_problems.append(Problem(number, names.get(key), message))
+            row_problems.append(Problem(number, names.get(key), message, cellvalues.shown(get(cells, key))))
 
         l1, l2 = cellvalues.name(get(cells, L1)), cellvalues.name(get(cells, L2))
         code_hint = cellvalues.code_hint(get(cells, CODE)) if CODE in col else ""

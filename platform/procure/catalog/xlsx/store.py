@@ -57,6 +57,7 @@ def store(session: Session, catalog: Catalog, roots: list[Node], report: ImportR
         # render_nulls: rows with and without a budget go in one executemany batch
         # (measured faster than RETURNING's multi-row INSERTs on psycopg).
         session.execute(insert(Item).execution_options(render_nulls=True), item_rows)
+    catalog.notes = report.notes
     catalog.updated_at = utcnow()
     session.flush()
     session.expire(catalog, ["items", "categories"])

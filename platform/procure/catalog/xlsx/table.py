@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -94,15 +94,51 @@ def find_header(rows: list[Row]) -> Header | None:
     return None
 
 
+def _data_cells(cells: dict[int, Any], header: Header) -> int:
+    """How many of the table's data columns (not 序号/编码) the row fills."""
+    data_columns = {col for key, col in header.columns.items() if key not in (SEQ, CODE)}
+    return len(data_columns & cells.keys())
+
+
 def _is_note_row(cells: dict[int, Any], header: Header) -> bool:
     """A row below the header that is not data: numbering only, a footnote (说明：…)."""
-    data_columns = {col for key, col in header.columns.items() if key not in (SEQ, CODE)}
-    if not data_columns & cells.keys():
+    if not _data_cells(cells, header):
         return True  # only 序号/编码 or columns outside the table: numbering, footnotes
     if len(cells) == 1:
         (value,) = cells.values()
         return isinstance(value, str) and bool(_NOTE_ROW.match(value.strip()))
     return False
+
+
+_CODE_SHAPE = re.compile(r"^[A-Z](\d{2}){0,3}$")
+
+
+def _is_data_shaped(cells: dict[int, Any], header: Header) -> bool:
+    """A row that looks like a data row: it fills at least two data columns, or one
+    with a catalog code in 编码 (an export's category-only row). A note line fills
+    one cell (the first, or a merged range, which reads as its first cell)."""
+    if _is_note_row(cells, header):
+        return False
+    filled = _data_cells(cells, header)
+    if filled >= 2:
+        return True
+    code = cells.get(header.columns[CODE]) if CODE in header.columns else None
+    return filled == 1 and bool(_CODE_SHAPE.match(cellvalues.code_hint(code)))
+
+
+def _row_text(cells: dict[int, Any]) -> str:
+    return " ".join(cellvalues.text(v) for _, v in sorted(cells.items()) if cellvalues.text(v))
+
+
+def row_ranges(numbers: list[int]) -> list[tuple[int, int]]:
+    """Consecutive row numbers grouped: [24, 25, 27] -> [(24, 25), (27, 27)]."""
+    ranges: list[tuple[int, int]] = []
+    for number in sorted(numbers):
+        if ranges and number == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], number)
+        else:
+            ranges.append((number, number))
+    return ranges
 
 
 @dataclass
@@ -111,6 +147,8 @@ class Table:
     title: str | None  # the title row above the header, if any
     header: Header
     rows: list[Row]  # the data rows
+    notes: str = ""  # the notes block after the last data row, one line per row
+    skipped: list[int] = field(default_factory=list)  # row numbers below the header that are not data
 
 
 def locate(wb, *, max_rows: int) -> Table:
@@ -146,11 +184,18 @@ def locate(wb, *, max_rows: int) -> Table:
         if texts and title is None:
             title = texts[0]
 
-    data_rows = [
-        (number, cells)
-        for number, cells in table_rows
-        if number > header.row and not _is_note_row(cells, header)
-    ]
+    below = [(number, cells) for number, cells in table_rows if number > header.row]
+    # Everything after the last data-shaped row is the notes block (注：…, 2. …,
+    # plain sentences in the first cell or merged across the row).
+    last_data = max((i for i, (_n, cells) in enumerate(below) if _is_data_shaped(cells, header)), default=-1)
+    tail = below[last_data + 1:]
+    data_rows = [(n, cells) for n, cells in below[: last_data + 1] if not _is_note_row(cells, header)]
+    skipped = [n for n, cells in below[: last_data + 1] if _is_note_row(cells, header)] + [n for n, _c in tail]
+    lines: list[str] = []
+    for _number, cells in tail:
+        line = _row_text(cells)
+        if line and (not lines or lines[-1] != line):  # a merged block repeats its text on each row
+            lines.append(line)
     if len(data_rows) > max_rows:
         raise ImportFailed(
             [Problem(None, None, _l(
@@ -159,4 +204,5 @@ def locate(wb, *, max_rows: int) -> Table:
         )
     if not data_rows:
         raise ImportFailed([Problem(None, None, _l("表头下面没有任何数据行。"))])
-    return Table(sheet=ws.title, title=title, header=header, rows=data_rows)
+    return Table(sheet=ws.title, title=title, header=header, rows=data_rows, notes="\n".join(lines),
+                 skipped=skipped)

@@ -1,0 +1,24 @@
+"""catalog explanatory notes (the notes block under a county table)
+
+Revision ID: 0015
+Revises: 0005
+Create Date: 2026-11-28 12:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0015"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("catalogs") as batch:
+        batch.add_column(sa.Column("notes", sa.Text(), nullable=False, server_default=""))
+
+
+def downgrade():
+    with op.batch_alter_table("catalogs") as batch:
+        batch.drop_column("notes")
