@@ -57,6 +57,12 @@ def can_manage_county_catalog(user: User | None, county_id: int) -> bool:
     return county_id in officer_county_ids(user)
 
 
+def can_import_catalogs(user: User | None) -> bool:
+    """The import template and the import page's help: county officers (of any
+    county) and the platform admin, who bulk-loads catalogs from the command line."""
+    return is_officer(user) or is_admin(user)
+
+
 def can_browse_public_catalog(catalog: Catalog) -> bool:
     """The public pages show published and superseded versions to everyone and
     drafts to nobody, not even their officers (they preview drafts in the

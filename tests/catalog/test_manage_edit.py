@@ -100,7 +100,7 @@ def test_create_empty_draft_and_copy_of_published(officer_client):
 
     response = post(officer_client, "/manage/counties/371321/catalogs",
                     {prefix + "year": "2026", prefix + "copy_from": str(published.id)})
-    assert "内容复制自第 1 版" in flashed(officer_client, response)
+    assert "内容复制自 2026 年第 1 版" in flashed(officer_client, response)
     copy = db.session.scalar(select(Catalog).where(Catalog.year == 2026, Catalog.version == 2))
     assert copy.is_draft and copy.based_on_id == published.id
     assert sorted(i.name for i in copy.items) == sorted(i.name for i in published.items)
@@ -483,6 +483,18 @@ def test_published_catalog_page_offers_a_new_draft_copied_from_it(officer_client
     prefix = f"county{published.county_id}-"
     response = officer_client.post("/manage/counties/371321/catalogs", data={
         "csrf_token": token, prefix + "year": "2026", prefix + "copy_from": str(published.id)})
-    assert "内容复制自第 1 版" in flashed(officer_client, response)
+    assert "内容复制自 2026 年第 1 版" in flashed(officer_client, response)
     copy = db.session.scalar(select(Catalog).where(Catalog.version == 2))
     assert copy.is_draft and len(copy.items) == len(published.items)
+
+
+def test_a_copy_says_which_year_it_was_copied_from(officer_client):
+    """A 2027 draft copied from 2026's version 1 says so, not "第 1 版（复制自第 1 版）"."""
+    published = factories.catalog_with_items("371321", 2026)
+    prefix = f"county{published.county_id}-"
+    response = post(officer_client, "/manage/counties/371321/catalogs",
+                    {prefix + "year": "2027", prefix + "copy_from": str(published.id)})
+    assert "已新建 2027 年第 1 版草稿，内容复制自 2026 年第 1 版。" in flashed(officer_client, response)
+    copy = db.session.scalar(select(Catalog).where(Catalog.year == 2027))
+    assert "复制自 2026 年第 1 版" in officer_client.get(f"/manage/catalogs/{copy.id}").get_data(as_text=True)
+    assert "（复制自 2026 年第 1 版）" in officer_client.get("/manage/catalogs").get_data(as_text=True)

@@ -54,6 +54,44 @@ def test_import_page_explains_the_rules(officer_client, draft):
     assert "全部成功才导入" in html and "10 MB" in html and "5000 行" in html
 
 
+def test_import_page_offers_the_template_which_imports(officer_client, draft):
+    html = officer_client.get(f"/manage/catalogs/{draft.id}/import").get_data(as_text=True)
+    assert 'href="/manage/catalogs/import-template.xlsx"' in html
+    response = officer_client.get("/manage/catalogs/import-template.xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    header = [c.value for c in sheet[2]]
+    assert header[:4] == ["序号", "一级目录", "二级目录", "三级目录（具体服务事项）"] and "承接主体类型" in header
+    # The template itself is a valid file: its example row imports, its notes line becomes the notes.
+    redirect = upload(officer_client, draft, response.data)
+    page = flashed(officer_client, redirect)
+    assert "导入成功：3 个目录、1 个服务事项。" in page
+    assert "第 5 行为表尾说明，已忽略" in page
+    db.session.expire_all()
+    assert db.session.get(Catalog, draft.id).notes.startswith("注：1. 表尾的说明文字")
+
+
+def test_import_reports_the_notes_block_and_the_public_page_shows_it(officer_client, draft):
+    data = workbook([
+        [1, "公共服务", "养老服务", "助餐服务", "内容", "民政办", "社会组织", "群团组织优先承接，每季度结算"],
+        [2, "公共服务", "养老服务", "助浴服务", "内容", "民政办", "社会组织", None],
+        ["注：1. 本目录每年调整。"],
+        ["2. 承接主体应依法登记。"],
+    ])
+    page = flashed(officer_client, upload(officer_client, draft, data))
+    assert "导入成功：4 个目录、2 个服务事项。" in page
+    assert "第 5–6 行为表尾说明，已忽略" in page
+    assert "表尾说明（2 行）已保存为目录的说明" in page
+    meal = db.session.scalar(select(Item).where(Item.catalog_id == draft.id, Item.name == "助餐服务"))
+    assert meal.mass_org_first and meal.notes == "群团组织优先承接，每季度结算"
+    manage = officer_client.get(f"/manage/catalogs/{draft.id}").get_data(as_text=True)
+    assert "2. 承接主体应依法登记。" in manage
+    post(officer_client, f"/manage/catalogs/{draft.id}/publish", {"confirm": "y"})
+    public = officer_client.get("/counties/371321/2026").get_data(as_text=True)
+    assert "目录说明" in public and "注：1. 本目录每年调整。" in public and "2. 承接主体应依法登记。" in public
+
+
 def test_import_of_the_sample_file_replaces_the_draft(officer_client, draft):
     response = upload(officer_client, draft, SAMPLE_XLSX.read_bytes(), "yinan-2026-catalog.xlsx")
     assert response.headers["Location"].endswith(f"/manage/catalogs/{draft.id}")
@@ -78,8 +116,11 @@ def test_a_file_with_bad_rows_lists_every_problem_and_changes_nothing(officer_cl
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "目录未做任何修改" in html
-    assert "<th>行</th><th>列</th><th>问题</th>" in html
+    assert "<th>行</th><th>列</th><th>单元格内容</th><th>问题</th>" in html
     assert "外星组织" in html
+    # The offending cell's content stands next to the message, in its own column.
+    assert '<td class="problem-value">无二级目录的事项</td>' not in html  # the 二级目录 cell is empty
+    assert '<td class="problem-value">重复事项</td>' in html
     problem_rows = html.split('class="table table-sm table-striped import-problems"')[1].split("</table>")[0]
     assert problem_rows.count("<tr>") - 1 >= 4  # every bad row, each with its own line
     for row_number in ("<td>3</td>", "<td>4</td>", "<td>5</td>", "<td>7</td>"):

@@ -151,8 +151,9 @@ def manage_create_draft(code: str):
 
     def created(catalog: Catalog) -> str:
         if catalog.based_on is not None:
-            return _("已新建 %(year)d 年第 %(version)d 版草稿，内容复制自第 %(source)d 版。",
-                     year=catalog.year, version=catalog.version, source=catalog.based_on.version)
+            return _("已新建 %(year)d 年第 %(version)d 版草稿，内容复制自 %(source_year)d 年第 %(source)d 版。",
+                     year=catalog.year, version=catalog.version, source_year=catalog.based_on.year,
+                     source=catalog.based_on.version)
         return _("已新建 %(year)d 年第 %(version)d 版空白草稿。", year=catalog.year, version=catalog.version)
 
     done = submit(form, create, success=created, flash_errors=True)
@@ -188,6 +189,7 @@ def manage_catalog(catalog_id: int):
         counts=queries.item_counts(db.session, catalog),
         editable=policy.can_edit_catalog(current_user, catalog),
         item_total=queries.item_total(db.session, catalog),
+        based_on=queries.get_catalog(db.session, catalog.based_on_id) if catalog.based_on_id else None,
         describe_types=forms.describe_types,
     )
 
@@ -385,6 +387,12 @@ def manage_import(catalog_id: int):
                                  categories=report.categories, items=report.items),
     )
     if done:
+        report = done.value
+        for message in report.skipped_messages():
+            flash(message, "info")
+        if report.notes:
+            flash(_("表尾说明（%(n)d 行）已保存为目录的说明，发布后随目录公开。", n=len(report.notes.splitlines())),
+                  "info")
         return _to_catalog(catalog)
     return render_template(
         "catalog/manage_import.html",
@@ -394,6 +402,20 @@ def manage_import(catalog_id: int):
         max_bytes=current_app.config["CATALOG_IMPORT_MAX_BYTES"],
         max_rows=current_app.config["CATALOG_IMPORT_MAX_ROWS"],
     )
+
+
+@bp.route("/manage/catalogs/import-template.xlsx")
+@login_required
+def manage_import_template():
+    """An empty county table with the expected columns and one example row."""
+    policy.require(policy.can_import_catalogs(current_user))
+    response = make_response(xlsx.template_workbook())
+    response.headers["Content-Type"] = XLSX_MIMETYPE
+    response.headers["Content-Disposition"] = (
+        "attachment; filename=\"catalog-import-template.xlsx\"; "
+        f"filename*=UTF-8''{quote(xlsx.TEMPLATE_FILENAME, safe='')}"
+    )
+    return response
 
 
 @bp.route("/manage/catalogs/<int:catalog_id>/export")

@@ -43,10 +43,12 @@ def current_published(session: Session, county_id: int, year: int | None = None)
 
 
 def catalogs_of_county(session: Session, county_id: int) -> list[Catalog]:
-    """Every version, drafts included (officers only)."""
+    """Every version, drafts included (officers only), with the version each was copied from."""
     return list(
         session.scalars(
-            select(Catalog).where(Catalog.county_id == county_id).order_by(Catalog.year.desc(), Catalog.version.desc())
+            select(Catalog).where(Catalog.county_id == county_id)
+            .options(selectinload(Catalog.based_on))
+            .order_by(Catalog.year.desc(), Catalog.version.desc())
         )
     )
 

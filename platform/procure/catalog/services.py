@@ -121,6 +121,7 @@ def create_draft(
 
 
 def copy_contents(session: Session, *, source: Catalog, target: Catalog) -> None:
+    target.notes = source.notes
     mapping: dict[int, Category] = {}
     for category in sorted(source.categories, key=lambda c: (c.level, c.code)):
         clone = Category(

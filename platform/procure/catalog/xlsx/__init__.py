@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from procure.catalog import services
 from procure.catalog.models import Catalog
 from procure.catalog.xlsx.codes import assign_codes
-from procure.catalog.xlsx.export import export_catalog, export_filename
+from procure.catalog.xlsx.export import TEMPLATE_FILENAME, export_catalog, export_filename, template_workbook
 from procure.catalog.xlsx.problems import ImportFailed, ImportReport, Problem, Refused
 from procure.catalog.xlsx.rows import Node, read_tree
 from procure.catalog.xlsx.store import store
@@ -49,7 +49,8 @@ from procure.catalog.xlsx.table import locate
 from procure.catalog.xlsx.workbook import open_workbook, read_bytes
 
 __all__ = [
-    "ImportFailed", "ImportReport", "Problem", "export_catalog", "export_filename", "import_catalog", "parse_workbook",
+    "TEMPLATE_FILENAME", "ImportFailed", "ImportReport", "Problem", "export_catalog", "export_filename",
+    "import_catalog", "parse_workbook", "template_workbook",
 ]
 
 MAX_ROWS = 5000

@@ -140,3 +140,42 @@ def export_catalog(catalog: Catalog) -> bytes:
 
 def _safe(text: str, illegal) -> str:
     return illegal.sub("", text or "")
+
+
+TEMPLATE_COLUMNS = [
+    ("序号", 6, 1),
+    ("一级目录", 16, "公共服务"),
+    ("二级目录", 16, "社会救助"),
+    ("三级目录（具体服务事项）", 28, "困难群众走访慰问与需求评估"),
+    ("服务内容", 40, "对辖区困难群众开展入户走访，建立需求台账。"),
+    ("购买主体", 16, "乡镇民政办"),
+    ("承接主体类型", 24, "社会组织；群团组织"),
+    ("参考预算（万元）", 12, 2.5),
+    ("备注", 24, "群团组织优先承接"),
+]
+TEMPLATE_FILENAME = "指导性目录导入模板.xlsx"
+
+
+def template_workbook() -> bytes:
+    """An empty county table to fill in: a title, the expected columns and one
+    example row, then a notes line (the importer keeps such lines as notes)."""
+    import openpyxl
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "指导性目录"
+    ws.cell(row=1, column=1, value="某县2026年乡镇政府购买服务指导性目录").font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(TEMPLATE_COLUMNS))
+    for index, (label, width, example) in enumerate(TEMPLATE_COLUMNS, start=1):
+        cell = ws.cell(row=2, column=index, value=label)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        ws.column_dimensions[get_column_letter(index)].width = width
+        ws.cell(row=3, column=index, value=example)
+    ws.cell(row=5, column=1, value="注：1. 表尾的说明文字会作为目录的说明一并导入；2. 示例行请替换为本县的服务事项。")
+    ws.merge_cells(start_row=5, start_column=1, end_row=5, end_column=len(TEMPLATE_COLUMNS))
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
