@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     from procure.accounts.cli import users_cli
     from procure.accounts.views import bp as accounts_bp
     from procure.alerts.views import bp as alerts_bp
+    from procure.catalog.cli import catalog_cli
     from procure.catalog.views import bp as catalog_bp
     from procure.demo.cli import demo_cli
     from procure.geo.cli import geo_cli
@@ -64,7 +65,7 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp, alerts_bp):
         app.register_blueprint(blueprint)
-    for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli):
+    for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli, catalog_cli):
         app.cli.add_command(command_group)
     install_delivery_hooks()  # notification emails are handed on after commit
 

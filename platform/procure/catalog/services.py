@@ -120,6 +120,15 @@ def create_draft(
     return catalog
 
 
+def draft_of_year(session: Session, *, county: Division, year: int, user: User | None) -> Catalog:
+    """The open draft of (county, year), or a new empty one."""
+    _require_county(county)
+    draft = session.scalar(
+        select(Catalog).where(Catalog.county_id == county.id, Catalog.year == year, Catalog.status == CatalogStatus.DRAFT)
+    )
+    return draft if draft is not None else create_draft(session, county=county, year=year, user=user)
+
+
 def copy_contents(session: Session, *, source: Catalog, target: Catalog) -> None:
     target.notes = source.notes
     mapping: dict[int, Category] = {}
