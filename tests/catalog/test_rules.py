@@ -16,11 +16,13 @@ from tests import factories
 
 def _published(session):
     """A published catalog, one of its items, and an empty level-3 category (which
-    a draft could delete)."""
+    a draft could delete; publishing prunes empty categories, so it is added after)."""
     catalog = factories.catalog_with_items("371321", 2026, publish=False)
     item = catalog.items[0]
-    empty = services.add_category(session, catalog, name="空目录", parent=item.category.parent)
     services.publish(session, catalog, None)
+    parent = item.category.parent
+    empty = Category(catalog=catalog, parent=parent, level=3, code=parent.code + "99", name="空目录")
+    session.add(empty)
     session.commit()
     assert catalog.status == CatalogStatus.PUBLISHED
     return catalog, item, empty
@@ -89,3 +91,41 @@ def test_publishing_a_new_version_supersedes_the_old_one_under_the_unique_index(
     second = factories.catalog_with_items("371321", 2026)  # published through the services
     session.refresh(first)
     assert (first.status, second.status) == (CatalogStatus.SUPERSEDED, CatalogStatus.PUBLISHED)
+
+
+# --- no empty categories reach the public -------------------------------------------------
+
+
+def test_deleting_the_last_item_of_a_level3_category_deletes_the_category(session):
+    catalog = factories.catalog_with_items("371321", 2026, publish=False)
+    category = catalog.items[0].category
+    parent_id = category.parent_id
+    items = list(category.items)
+    for item in items[:-1]:
+        assert services.delete_item(session, item) is None
+    assert session.get(Category, category.id) is not None  # still has an item
+    assert services.delete_item(session, items[-1]) is category
+    session.commit()
+    assert session.get(Category, category.id) is None
+    assert session.get(Category, parent_id) is not None  # only the level-3 category goes
+
+
+def test_publishing_prunes_empty_categories(session):
+    catalog = factories.catalog_with_items("371321", 2026, publish=False)
+    parent = catalog.items[0].category.parent
+    services.add_category(session, catalog, name="空的三级", parent=parent)
+    empty_l1 = services.add_category(session, catalog, name="空的一级")
+    empty_l2 = services.add_category(session, catalog, name="空的二级", parent=empty_l1)
+    services.add_category(session, catalog, name="空的三级", parent=empty_l2)
+    before = session.scalar(select(func.count()).select_from(Category).where(Category.catalog_id == catalog.id))
+    services.publish(session, catalog, None)
+    session.commit()
+    names = set(session.scalars(select(Category.name).where(Category.catalog_id == catalog.id)))
+    assert not names & {"空的一级", "空的二级", "空的三级"}
+    after = session.scalar(select(func.count()).select_from(Category).where(Category.catalog_id == catalog.id))
+    assert after == before - 4
+    counts_ok = session.execute(
+        select(Category.id).where(Category.catalog_id == catalog.id, Category.level == 3,
+                                  ~select(Item.id).where(Item.category_id == Category.id).exists())
+    ).all()
+    assert counts_ok == []

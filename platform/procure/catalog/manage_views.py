@@ -315,13 +315,24 @@ def manage_delete_item(catalog_id: int, item_id: int):
     if refusal:
         return refusal
     focus, category_id = _focus_of(item.category), item.category_id
+    parent_id = item.category.parent_id
+
+    def deleted(removed: Category | None) -> str:
+        label = f"{item.code} {item.name}"
+        if removed is not None:
+            return _("已删除服务事项 %(label)s；三级目录 %(category)s 已没有服务事项，一并删除。",
+                     label=label, category=f"{removed.code} {removed.name}")
+        return _("已删除服务事项 %(label)s。", label=label)
+
     done = submit(
         forms.ConfirmForm(),
         lambda: services.delete_item(db.session, item),
-        success=_("已删除服务事项 %(label)s。", label=f"{item.code} {item.name}"),
+        success=deleted,
         flash_errors=True,
     )
-    return _to_catalog(catalog, f"cat-{category_id}" if done else f"item-{item_id}", focus)
+    if not done:
+        return _to_catalog(catalog, f"item-{item_id}", focus)
+    return _to_catalog(catalog, f"cat-{parent_id}" if done.value is not None else f"cat-{category_id}", focus)
 
 
 # --- publication and deletion ---------------------------------------------------------

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from procure.accounts.models import User
 from procure.catalog import undertakers
@@ -167,6 +167,8 @@ def publish(session: Session, catalog: Catalog, user: User | None) -> Catalog | 
     _require_draft(catalog)
     if not catalog.items:
         raise DomainError(_l("目录中没有任何服务事项，不能发布。"))
+    session.flush()
+    prune_empty_categories(session, catalog)
     # Lock the county's published row so two officers cannot both publish.
     # (No joined county here: PostgreSQL refuses FOR UPDATE on an outer join.)
     previous = session.scalar(
@@ -357,7 +359,35 @@ def update_item(session: Session, item: Item, data: ItemData) -> None:
     session.flush()
 
 
-def delete_item(session: Session, item: Item) -> None:
+def delete_item(session: Session, item: Item) -> Category | None:
+    """Delete an item; when it was the last of its level-3 category, that
+    category goes too (returned), so no empty category reaches the public page."""
     _require_draft(item.catalog)
+    category = item.category
     session.delete(item)
     session.flush()
+    remaining = session.scalar(select(func.count()).select_from(Item).where(Item.category_id == category.id))
+    if category.level == 3 and not remaining:
+        session.delete(category)
+        session.flush()
+        return category
+    return None
+
+
+def prune_empty_categories(session: Session, catalog: Catalog) -> int:
+    """Delete the categories with no item under them (level 3 without items, then
+    levels 2 and 1 without children). Returns how many were deleted."""
+    deleted = 0
+    has_item = select(Item.id).where(Item.category_id == Category.id).exists()
+    deleted += session.execute(
+        delete(Category).where(Category.catalog_id == catalog.id, Category.level == 3, ~has_item)
+    ).rowcount or 0
+    child = aliased(Category)
+    for level in (2, 1):
+        has_child = select(child.id).where(child.parent_id == Category.id).exists()
+        deleted += session.execute(
+            delete(Category).where(Category.catalog_id == catalog.id, Category.level == level, ~has_child)
+        ).rowcount or 0
+    if deleted:
+        session.expire(catalog, ["categories"])
+    return deleted
