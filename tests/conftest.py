@@ -150,3 +150,24 @@ def login(client, email: str, password: str) -> None:
         "/account/login", data={"email": email, "password": password, "csrf_token": token}
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
+# The test data are catalogs of 2026 (the year of the county samples): the catalog
+# clock (procure.catalog.years.now) stands on 28 November 2026, Beijing time,
+# whatever the machine's date. Tests about years move it themselves.
+CATALOG_TODAY = "2026-11-28T12:00:00+08:00"
+
+
+@pytest.fixture(autouse=True)
+def catalog_clock(monkeypatch):
+    from datetime import datetime
+
+    from procure.catalog import years
+
+    moment = {"now": datetime.fromisoformat(CATALOG_TODAY)}
+    monkeypatch.setattr(years, "now", lambda: moment["now"])
+
+    def set_clock(iso: str) -> None:
+        moment["now"] = datetime.fromisoformat(iso)
+
+    return set_clock

@@ -384,7 +384,7 @@ MATRIX_ENTRIES = [
     Route("catalog.manage_delete_draft", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
     Route("catalog.manage_import", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
     Route("catalog.manage_export", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
-    Route("catalog.manage_import_template", officers_and_admin()),
+    Route("catalog.import_template", officers_and_admin()),
     Route("catalog.manage_changes", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
     # --- organizations: public ---------------------------------------------------
     Route("organizations.directory", public()),

@@ -203,7 +203,7 @@ def test_earlier_years_stay_reachable(client):
     assert earlier.status_code == 200
     html = text(earlier)
     assert "二〇二五年事项" in html and "2025" in title(earlier)
-    assert "查看最新的 2026 年目录" in html and 'href="/counties/371321/2026"' in html
+    assert "查看现行的 2026 年目录" in html and 'href="/counties/371321/2026"' in html
     # Search on the earlier year's page searches that year's catalog.
     assert item_names(client.get("/counties/371321/2025?q=事项")) == ["二〇二五年事项"]
 

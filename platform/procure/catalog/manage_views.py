@@ -16,13 +16,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from procure import inputs, policy
-from procure.catalog import diff, forms, queries, services, xlsx
+from procure.catalog import diff, forms, queries, services, xlsx, years
 from procure.catalog.blueprint import bp
 from procure.catalog.models import Catalog, CatalogStatus, Category, Item
 from procure.extensions import db
 from procure.geo import queries as geo_queries
 from procure.geo.models import Division
-from procure.timeutil import localtime, utcnow
 from procure.viewkit import act, found, submit
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -94,6 +93,11 @@ def catalog_status_label(catalog: Catalog) -> str:
     }[catalog.status]
 
 
+@bp.app_template_global("catalog_period_label")
+def catalog_period_label(catalog: Catalog) -> str:
+    return years.period_label(catalog)
+
+
 @bp.app_template_global("catalog_change_value")
 def catalog_change_value(value) -> str:
     """A field value of the changes page, readable: types by their labels, money in yuan."""
@@ -125,7 +129,7 @@ def _new_draft_form(county: Division) -> forms.NewDraftForm:
 def manage_index():
     counties = geo_queries.divisions_by_ids(db.session, policy.officer_county_ids(current_user))
     policy.require(bool(counties))
-    this_year = str(localtime(utcnow(), current_app.config["TIMEZONE"]).year)
+    this_year = str(years.this_year())
     sections = []
     for county in counties:
         form = _new_draft_form(county)
@@ -359,9 +363,18 @@ def manage_publish(catalog_id: int):
         catalog=catalog,
         form=form,
         current=queries.current_published(db.session, catalog.county_id, catalog.year),
+        period=_publish_period(catalog),
         item_total=queries.item_total(db.session, catalog),
         category_total=queries.category_total(db.session, catalog),
     )
+
+
+def _publish_period(catalog: Catalog) -> str:
+    """What the draft will be once published: current, next year's or a past year's."""
+    year = years.this_year()
+    if catalog.year == year:
+        return years.CURRENT
+    return years.NEXT if catalog.year > year else years.PAST
 
 
 @bp.route("/manage/catalogs/<int:catalog_id>/delete", methods=["GET", "POST"])
@@ -417,7 +430,7 @@ def manage_import(catalog_id: int):
 
 @bp.route("/manage/catalogs/import-template.xlsx")
 @login_required
-def manage_import_template():
+def import_template():
     """An empty county table with the expected columns and one example row."""
     policy.require(policy.can_import_catalogs(current_user))
     response = make_response(xlsx.template_workbook())

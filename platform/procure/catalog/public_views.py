@@ -9,7 +9,7 @@ from flask import current_app, render_template, request, url_for
 from flask_babel import gettext
 
 from procure import inputs, policy
-from procure.catalog import queries
+from procure.catalog import queries, years
 from procure.catalog.blueprint import bp
 from procure.catalog.forms import undertaker_labels
 from procure.catalog.models import Catalog, CatalogStatus, UndertakerType
@@ -94,6 +94,7 @@ def _render_public_catalog(catalog: Catalog):
     if catalog.status == CatalogStatus.SUPERSEDED:
         current = queries.current_published(db.session, county.id, catalog.year)
     total_items = queries.item_total(db.session, catalog)
+    year = years.this_year()
     return render_template(
         "catalog/public_catalog.html",
         county=county,
@@ -116,7 +117,9 @@ def _render_public_catalog(catalog: Catalog):
         years=queries.one_version_per_year(history),
         versions=[v for v in history if v.year == catalog.year],
         current=current,
-        newest=queries.current_published(db.session, county.id),
+        newest=queries.county_catalog(db.session, county.id, year),
+        upcoming=queries.next_catalog(db.session, county.id, year),
+        period=years.period(catalog, year),
         labels=undertaker_labels(),
         form_action=request.path,
     )
@@ -124,9 +127,10 @@ def _render_public_catalog(catalog: Catalog):
 
 @bp.route("/counties/<code>")
 def county(code: str):
-    """The county's current catalog: the published version of the newest year."""
+    """The county's current catalog: the published version of the current year
+    (a later year's published catalog does not replace it before its year)."""
     county = found(geo_queries.county_by_code(db.session, code))
-    return _render_public_catalog(found(queries.current_published(db.session, county.id)))
+    return _render_public_catalog(found(queries.county_catalog(db.session, county.id, years.this_year())))
 
 
 @bp.route("/counties/<code>/<int:year>")

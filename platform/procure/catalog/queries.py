@@ -10,18 +10,49 @@ from procure.catalog.models import Catalog, CatalogStatus, Category, Item
 from procure.geo.models import Division
 
 
-def counties_with_published_catalog(session: Session) -> list[tuple[Division, Catalog]]:
-    """Each county with a published catalog, with its most recent published version."""
+def _applicable(catalogs: list[Catalog], year: int) -> Catalog | None:
+    """Of one county's published versions: the one of ``year``, else the newest of
+    an earlier year, else the nearest later year's."""
+    same = [c for c in catalogs if c.year == year]
+    earlier = [c for c in catalogs if c.year < year]
+    later = [c for c in catalogs if c.year > year]
+    if same:
+        return same[0]
+    if earlier:
+        return max(earlier, key=lambda c: c.year)
+    return min(later, key=lambda c: c.year) if later else None
+
+
+def counties_with_published_catalog(session: Session, year: int) -> list[tuple[Division, Catalog]]:
+    """Each county with a published catalog, with the one that applies in ``year``
+    (see ``county_catalog``)."""
     rows = session.execute(
         select(Division, Catalog)
         .join(Catalog, Catalog.county_id == Division.id)
         .where(Catalog.status == CatalogStatus.PUBLISHED)
         .order_by(Division.code, Catalog.year.desc())
     ).all()
-    seen: dict[int, tuple[Division, Catalog]] = {}
+    by_county: dict[int, tuple[Division, list[Catalog]]] = {}
     for county, catalog in rows:
-        seen.setdefault(county.id, (county, catalog))
-    return list(seen.values())
+        by_county.setdefault(county.id, (county, []))[1].append(catalog)
+    return [(county, _applicable(catalogs, year)) for county, catalogs in by_county.values()]
+
+
+def county_catalog(session: Session, county_id: int, year: int) -> Catalog | None:
+    """The catalog a county's page shows in ``year``: the published version of that
+    year (the current catalog); without one, the newest earlier year's; without
+    any, the next year's. A later year's catalog never replaces the current one."""
+    return _applicable(published_versions(session, county_id), year)
+
+
+def next_catalog(session: Session, county_id: int, year: int) -> Catalog | None:
+    """The published catalog of the nearest year after ``year``, if any."""
+    return session.scalar(
+        select(Catalog)
+        .where(Catalog.county_id == county_id, Catalog.status == CatalogStatus.PUBLISHED, Catalog.year > year)
+        .order_by(Catalog.year)
+        .limit(1)
+    )
 
 
 def published_catalogs_of(session: Session, county_id: int) -> list[Catalog]:

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from procure.accounts import services as account_services
 from procure.catalog import queries as catalog_queries
+from procure.catalog import years
 from procure.extensions import db
 from procure.security import safe_next
 from procure.viewkit import act
@@ -16,7 +17,7 @@ bp = Blueprint("site", __name__)
 
 @bp.route("/")
 def home():
-    counties = catalog_queries.counties_with_published_catalog(db.session)
+    counties = catalog_queries.counties_with_published_catalog(db.session, years.this_year())
     totals = catalog_queries.item_totals(db.session, [catalog.id for _, catalog in counties])
     return render_template("site/home.html", counties=counties, totals=totals)
 
