@@ -2,7 +2,7 @@
 #
 #   make run       .venv + install + translations + migrate + demo data, then the
 #                  site on http://127.0.0.1:5000 with a Celery worker and beat
-#   make test      the same set-up (plus Debian chromium), then pytest; on
+#   make test      the same set-up (plus Debian chromium and fonts-noto-cjk), then pytest; on
 #                  PostgreSQL/Redis when PROCURE_TEST_DATABASE_URL /
 #                  PROCURE_TEST_REDIS_URL are set, on SQLite otherwise
 #   make messages  extract translatable strings, update the English catalog
@@ -41,11 +41,15 @@ messages: $(STAMP)
 	else \
 		$(BIN)/pybabel -q init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l en; fi
 
-# Debian packages the browser tests need (as root, as on the CI machine).
+# Debian packages the browser tests need (as root, as on the CI machine):
+# Chromium, and a CJK font so that screenshots (and PDFs) show Chinese, not boxes.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages for the browser tests:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 db: install
 	$(BIN)/flask db upgrade heads

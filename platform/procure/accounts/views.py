@@ -34,6 +34,7 @@ from procure.accounts import forms, queries, services
 from procure.accounts.gate import pending_user
 from procure.accounts.tokens import InvalidToken
 from procure.extensions import db, limiter
+from procure.site import landing
 from procure.viewkit import act, show_error, submit
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -120,7 +121,7 @@ def login():
             flash(_("已登录。请先确认您的邮箱，然后才能使用平台的其他功能。"), "warning")
             return redirect(url_for("accounts.unconfirmed"))
         flash(_("已登录。"), "success")
-        return redirect(safe_next(request.args.get("next")) or url_for("site.home"))
+        return redirect(safe_next(request.args.get("next")) or landing.landing_url(user))
     return render_template("accounts/login.html", form=form)
 
 

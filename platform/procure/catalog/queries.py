@@ -306,3 +306,13 @@ def previous_published(session: Session, catalog: Catalog) -> Catalog | None:
 
 def category_by_code(session: Session, catalog: Catalog, code: str) -> Category | None:
     return session.scalar(select(Category).where(Category.catalog_id == catalog.id, Category.code == code))
+
+
+def draft_count(session: Session, county_ids: set[int]) -> int:
+    """Unpublished drafts of the given counties."""
+    if not county_ids:
+        return 0
+    return session.scalar(
+        select(func.count()).select_from(Catalog)
+        .where(Catalog.county_id.in_(county_ids), Catalog.status == CatalogStatus.DRAFT)
+    ) or 0

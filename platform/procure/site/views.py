@@ -10,9 +10,21 @@ from procure.catalog import queries as catalog_queries
 from procure.catalog import years
 from procure.extensions import db
 from procure.security import safe_next
+from procure.site import landing
 from procure.viewkit import act
 
 bp = Blueprint("site", __name__)
+
+
+@bp.app_context_processor
+def work_badges():
+    def officer_work() -> dict[str, int]:
+        if not getattr(current_user, "is_authenticated", False):
+            return {}
+        return landing.officer_work(current_user)
+
+    # A function, so the counts are queried only where a page shows them.
+    return {"officer_work": officer_work}
 
 
 @bp.route("/")
