@@ -1,4 +1,4 @@
-"""catalog explanatory notes (the notes block under a county table)
+"""catalog explanatory notes (the notes block under a county table); organizations' credit-code region flag
 
 Revision ID: 0015
 Revises: 0007
@@ -17,8 +17,12 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("catalogs") as batch:
         batch.add_column(sa.Column("notes", sa.Text(), nullable=False, server_default=""))
+    with op.batch_alter_table("organizations") as batch:
+        batch.add_column(sa.Column("flag_region_mismatch", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade():
+    with op.batch_alter_table("organizations") as batch:
+        batch.drop_column("flag_region_mismatch")
     with op.batch_alter_table("catalogs") as batch:
         batch.drop_column("notes")

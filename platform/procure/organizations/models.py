@@ -210,6 +210,8 @@ class Organization(db.Model):
     flag_mass_organization: Mapped[bool] = mapped_column(Boolean, default=False)
     flag_code_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
     flag_not_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The credit code's region (characters 3–8) is not the chosen county (or its city/province).
+    flag_region_mismatch: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -277,6 +279,8 @@ class Organization(db.Model):
             names.append("mass_organization")
         if self.flag_code_mismatch:
             names.append("code_mismatch")
+        if self.flag_region_mismatch:
+            names.append("region_mismatch")
         return names
 
     def __repr__(self) -> str:

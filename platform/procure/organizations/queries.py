@@ -62,6 +62,7 @@ def review_queue(session: Session, county_ids: set[int] | None, *, status: str |
         | Organization.flag_budget_funded
         | Organization.flag_mass_organization
         | Organization.flag_code_mismatch
+        | Organization.flag_region_mismatch
     )
     return list(
         session.scalars(

@@ -265,18 +265,36 @@ def _reserve_code(session: Session, org: Organization) -> bool:
     return True
 
 
+def budget_funded_mass_organization(org: Organization) -> bool:
+    """A mass organization (an organ, or an affiliate) that attests budget funding:
+    not eligible (MoF Order 102). An affiliate that is not budget-funded is, after
+    manual review."""
+    return bool(org.budget_funded) and (bool(org.mass_org_affiliate) or org.org_type == OrgType.MASS_ORG_ORGAN)
+
+
+def region_mismatch(code: str, county: Division | None) -> bool:
+    """The credit code's region (characters 3–8, the registering authority's
+    division) is neither the chosen county nor its city or province."""
+    if county is None or len(code) != 18 or not county.code:
+        return False
+    region = code[2:8]
+    own = county.code.ljust(6, "0")
+    return region not in {own, own[:4] + "00", own[:2] + "0000"}
+
+
 def code_mismatch(org_type: OrgType | str, code: str) -> bool:
     expected = EXPECTED_PREFIXES.get(OrgType(org_type), ())
     return not code.startswith(expected)
 
 
-def compute_flags(org: Organization) -> None:
+def compute_flags(org: Organization, county: Division | None = None) -> None:
     """Raise the review flags the officer must look at (stored, so the queue can
     show and sort them)."""
     org.flag_budget_funded = bool(org.budget_funded)
     org.flag_mass_organization = bool(org.mass_org_affiliate or org.org_type == OrgType.MASS_ORG_ORGAN)
     org.flag_not_eligible = org.org_type in NOT_ELIGIBLE_TYPES
     org.flag_code_mismatch = code_mismatch(org.org_type, org.credit_code)
+    org.flag_region_mismatch = region_mismatch(org.credit_code, county if county is not None else org.county)
 
 
 def _record(session: Session, org: Organization, kind: DecisionKind, actor: User | None, *, reason: str = "",
@@ -292,7 +310,9 @@ def _record(session: Session, org: Organization, kind: DecisionKind, actor: User
     )
     session.add(decision)
     session.flush()
-    if kind in REVIEW_REQUESTS:
+    if kind in REVIEW_REQUESTS and org.confirmed_at is not None:
+        # An unconfirmed registration is nobody's work yet: its officers hear
+        # of it when the email is confirmed (confirm_registration).
         _notify_reviewers(session, org, decision)
     return decision
 
@@ -316,7 +336,7 @@ def _notify_reviewers(session: Session, org: Organization, decision: Organizatio
         "organization_name": org.name,
         "decision": decision.kind.value,
         "county_name": org.county.name if org.county else "",
-        "flagged": bool(org.flag_budget_funded or org.flag_mass_organization or org.flag_code_mismatch
+        "flagged": bool(org.flag_budget_funded or org.flag_mass_organization or org.flag_code_mismatch or org.flag_region_mismatch
                         or org.flag_not_eligible),
     }
     for officer in officers:
@@ -393,7 +413,7 @@ def register(
     confirmed = user.email_confirmed_at is not None
     org = Organization(**clean.values, status=OrgStatus.PENDING, declared_at=now, submitted_at=now, created_at=now,
                        confirmed_at=now if confirmed else None, code_reserved=confirmed)
-    compute_flags(org)
+    compute_flags(org, data.county)
     session.add(org)
     session.flush()
     session.add(RoleAssignment(user=user, role=Role.ORG_ADMIN, organization_id=org.id))
@@ -445,7 +465,7 @@ def update(session: Session, org: Organization, data: OrgData, *, actor: User) -
     for name, value in clean.values.items():
         setattr(org, name, value)
     org.declared_at = utcnow()
-    compute_flags(org)
+    compute_flags(org, data.county)
     if org.confirmed_at is not None and "credit_code" in changed:
         # The old code is given up, the new one is free (checked by _clean).
         org.code_reserved = False
@@ -522,6 +542,10 @@ def approve(session: Session, org: Organization, *, officer: User, note: str = "
     if org.org_type in NOT_ELIGIBLE_TYPES:
         raise DomainError(
             _l("公益一类事业单位和财政拨款保障的群团组织机关依法不能承接政府购买服务，不能审核通过：请驳回，或要求其更正机构类型。")
+        )
+    if budget_funded_mass_organization(org):
+        raise DomainError(
+            _l("该机构声明由财政拨款保障，又是群团组织或其所属单位：依据财政部令第102号，财政拨款保障的群团组织不能作为承接主体，不能审核通过。请驳回，或在声明确属填错时要求其补充说明并更正。")
         )
     if not _reserve_code(session, org):
         raise DomainError(
@@ -628,6 +652,14 @@ def confirm_registration(session: Session, user: User) -> Organization | None:
     org.confirmed_at = utcnow()
     _reserve_code(session, org)
     session.flush()
+    submission = session.scalar(
+        select(OrganizationDecision)
+        .where(OrganizationDecision.organization_id == org.id, OrganizationDecision.kind.in_(REVIEW_REQUESTS))
+        .order_by(OrganizationDecision.id.desc())
+        .limit(1)
+    )
+    if submission is not None and org.status in (OrgStatus.PENDING, OrgStatus.NEEDS_INFO):
+        _notify_reviewers(session, org, submission)
     return org
 
 
@@ -685,6 +717,8 @@ def bid_eligibility(org: Organization | None, *, today: date) -> tuple[bool, str
         return False, str(_l("您的账号不属于任何机构，请先注册机构。"))
     if org.org_type in NOT_ELIGIBLE_TYPES:
         return False, str(_l("公益一类事业单位和财政拨款保障的群团组织机关依法不能承接政府购买服务。"))
+    if budget_funded_mass_organization(org):
+        return False, str(_l("本机构声明由财政拨款保障，属于财政拨款保障的群团组织，依法不能承接政府购买服务。"))
     if org.status == OrgStatus.SUSPENDED:
         if org.suspended_until is not None and org.suspended_until < today:
             return True, ""
