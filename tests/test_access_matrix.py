@@ -183,6 +183,7 @@ class World:
     invitation: int
     invitation_token: str
     notification: int
+    officer_user: int
     confirm_token: str
     reset_token: str
     follow: int
@@ -289,6 +290,7 @@ def _build_world(app, session, monkeypatch) -> World:
         invitation=invitation.id,
         invitation_token=invitation_token,
         notification=notification.id,
+        officer_user=officer.id,
         confirm_token=account_services.confirmation_token(users["unconfirmed"]),
         reset_token=account_services.reset_token(officer),
         follow=follow.id,
@@ -352,6 +354,11 @@ MATRIX_ENTRIES = [
     Route("accounts.reset_request", public()),
     Route("accounts.reset_password", public(), token=W.reset_token),
     Route("accounts.users", signed_in(FORBIDDEN, admin=OK)),
+    Route("accounts.officials", signed_in(FORBIDDEN, admin=OK)),
+    # The admin's request disables the officer (no "active=1"), so the officer,
+    # asked last, is no longer signed in.
+    Route("accounts.set_official_active", signed_in(FORBIDDEN, admin=REDIRECT, officer=LOGIN),
+          user_id=W.officer_user, mutates=True),
     # --- notifications (the inbox) ----------------------------------------------
     Route("notifications.index", signed_in()),
     Route("notifications.show", signed_in(NOT_FOUND, officer=OK), notification_id=W.notification,

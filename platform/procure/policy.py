@@ -52,6 +52,11 @@ def can_list_users(user: User | None) -> bool:
     return is_admin(user)
 
 
+def can_manage_officials(user: User | None) -> bool:
+    """Appoint and disable county and township officers: the platform admin."""
+    return is_admin(user)
+
+
 def can_manage_county_catalog(user: User | None, county_id: int) -> bool:
     """County officers own their county's catalog; nobody else edits it."""
     return county_id in officer_county_ids(user)

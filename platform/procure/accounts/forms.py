@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from procure.accounts.passwords import MAX_LENGTH, MIN_LENGTH
@@ -49,3 +50,27 @@ class ResetPasswordForm(FlaskForm):
 
 class ResendConfirmationForm(FlaskForm):
     submit = SubmitField(_l("重新发送确认邮件"))
+
+
+class AppointOfficialForm(FlaskForm):
+    """The platform admin appoints a county or township officer."""
+
+    email = EmailField(_l("邮箱"), validators=[DataRequired(_l("请输入邮箱。")), Length(max=254)])
+    name = StringField(_l("姓名"), validators=[Length(max=100)])
+    role = SelectField(
+        _l("职务"),
+        choices=[SelectChoice("county_officer", _l("县级采购人员（审核本县机构、管理本县目录）")),
+                 SelectChoice("township_officer", _l("乡镇人员"))],
+    )
+    division = StringField(
+        _l("行政区划代码"),
+        validators=[DataRequired(_l("请填写行政区划代码。")), Length(max=12)],
+        description=_l("县级 6 位（如 371321），乡镇 9 位（如 371321101）。"),
+    )
+    submit = SubmitField(_l("任命并发送邀请邮件"))
+
+
+class AccountActiveForm(FlaskForm):
+    """Enable or disable an account (a button)."""
+
+    submit = SubmitField(_l("确定"))

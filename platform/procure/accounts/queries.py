@@ -1,10 +1,10 @@
 """Reads of users."""
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
-from procure.accounts.models import LoginSession, User, hash_login_token
+from procure.accounts.models import LoginSession, Role, RoleAssignment, User, hash_login_token
 
 
 def by_login_token(session: Session, token: str) -> User | None:
@@ -35,3 +35,28 @@ def all_users(session: Session, *, query: str = "") -> list[User]:
         pattern = f"%{query}%"
         statement = statement.where(User.email.like(pattern) | User.name.like(pattern))
     return list(session.scalars(statement))
+
+
+def officials(session: Session) -> list[tuple[User, RoleAssignment]]:
+    """Every county and township officer assignment with its user, by division code."""
+    from procure.geo.models import Division
+
+    return list(
+        session.execute(
+            select(User, RoleAssignment)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .join(Division, RoleAssignment.division_id == Division.id)
+            .where(RoleAssignment.role.in_((Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER)))
+            .options(selectinload(RoleAssignment.division))
+            .order_by(Division.code, User.email)
+        ).all()
+    )
+
+
+def active_officer_count(session: Session, county_id: int) -> int:
+    """Active county officers of a county (its reviewers)."""
+    return session.scalar(
+        select(func.count()).select_from(RoleAssignment).join(User, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.role == Role.COUNTY_OFFICER, RoleAssignment.division_id == county_id,
+               User.active.is_(True))
+    ) or 0

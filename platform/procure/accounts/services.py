@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -348,3 +349,59 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
         _confirm_registration(session, user)
     session.flush()
     return user
+
+
+# === officials appointed by the platform admin ================================
+
+APPOINTABLE_ROLES = (Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER)
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def appoint_official(session: Session, *, email: str, name: str, role: Role, division: Division | None,
+                     appointed_by: User) -> tuple[User, bool]:
+    """Make ``email`` a county or township officer of ``division``. A new address
+    gets an account (confirmed: the link proves it) and an invitation email whose
+    link sets the password; an existing account gets the role and an email saying
+    so. Returns (user, created)."""
+    if role not in APPOINTABLE_ROLES:
+        raise DomainError(_l("只能任命县级采购人员或乡镇人员。"), field="role")
+    expected = _ROLE_LEVEL[role]
+    if division is None or division.level != expected:
+        raise DomainError(
+            _l("请填写县级行政区划代码（6 位）。") if role == Role.COUNTY_OFFICER
+            else _l("请填写乡镇（街道）行政区划代码（9 位）。"),
+            field="division",
+        )
+    email = normalize_email(email or "")
+    if not _EMAIL_SHAPE.match(email) or len(email) > 254:
+        raise DomainError(_l("请输入有效的邮箱地址。"), field="email")
+    name = " ".join((name or "").split())[:100]
+    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    created = user is None
+    if created:
+        user = User(email=email, name=name, password_hash=hash_password(secrets.token_urlsafe(32)),
+                    email_confirmed_at=utcnow())
+        session.add(user)
+        session.flush()
+    elif not user.active:
+        raise DomainError(_l("该账号已停用：请先在下方列表中重新启用。"), field="email")
+    grant_role(session, user, role, division)
+    url = external_url("accounts.reset_password", token=reset_token(user)) if created else external_url("accounts.login")
+    _notify(
+        session,
+        event_key=f"official_appointed:{user.id}:{role.value}:{division.id}:{secrets.token_hex(4)}",
+        template="official_invitation",
+        context={"recipient_name": user.name, "division_name": division.full_name, "county_officer": role == Role.COUNTY_OFFICER, "new_account": created,
+                 "url": url, "minutes": reset_max_age() // 60, "appointed_by": appointed_by.name or appointed_by.email},
+        email=user.email,
+        link=url,
+        locale=user.locale,
+    )
+    return user, created
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User) -> None:
+    """Enable or disable an account (``disable_user``/``enable_user``); never one's own."""
+    if user.id == actor.id:
+        raise DomainError(_l("不能停用自己的账号。"))
+    (enable_user if active else disable_user)(session, user)

@@ -32,10 +32,11 @@ from procure import policy, timeutil
 from procure.security import safe_next
 from procure.accounts import forms, queries, services
 from procure.accounts.gate import pending_user
+from procure.accounts.models import Role, User
 from procure.accounts.tokens import InvalidToken
 from procure.extensions import db, limiter
 from procure.site import landing
-from procure.viewkit import act, show_error, submit
+from procure.viewkit import act, found, show_error, submit
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -285,3 +286,55 @@ def users():
     policy.require(policy.can_list_users(current_user))
     query = request.args.get("q", "")[:100]
     return render_template("accounts/users.html", users=queries.all_users(db.session, query=query), query=query)
+
+
+@bp.route("/officials", methods=["GET", "POST"])
+@login_required
+def officials():
+    """The platform admin's officials: appoint county and township officers (an
+    invitation email sets the password), disable them, and see the counties whose
+    applications wait for a reviewer nobody is."""
+    from procure.geo import queries as geo_queries
+    from procure.organizations import queries as org_queries
+
+    policy.require(policy.can_manage_officials(current_user))
+    form = forms.AppointOfficialForm()
+
+    def appoint():
+        division = geo_queries.by_code(db.session, (form.division.data or "").strip())
+        return services.appoint_official(
+            db.session, email=form.email.data, name=form.name.data, role=Role(form.role.data), division=division,
+            appointed_by=current_user._get_current_object(),
+        )
+
+    def appointed(result) -> str:
+        user, created = result
+        if created:
+            return _("已任命 %(email)s，并发送了设置密码的邀请邮件。", email=user.email)
+        return _("已任命 %(email)s（已有账号），并发送了通知邮件。", email=user.email)
+
+    if submit(form, appoint, success=appointed):
+        return redirect(url_for("accounts.officials"))
+    return render_template(
+        "accounts/officials.html",
+        form=form,
+        officials=queries.officials(db.session),
+        waiting=org_queries.counties_awaiting_a_reviewer(db.session),
+        toggle=forms.AccountActiveForm(),
+    )
+
+
+@bp.route("/officials/<int:user_id>/active", methods=["POST"])
+@login_required
+def set_official_active(user_id: int):
+    policy.require(policy.can_manage_officials(current_user))
+    user = found(db.session.get(User, user_id))
+    active = request.form.get("active") == "1"
+    submit(
+        forms.AccountActiveForm(),
+        lambda: services.set_active(db.session, user, active, actor=current_user._get_current_object()),
+        success=(_("已重新启用 %(email)s。", email=user.email) if active
+                 else _("已停用 %(email)s，其登录已失效。", email=user.email)),
+        flash_errors=True,
+    )
+    return redirect(url_for("accounts.officials"))

@@ -119,3 +119,27 @@ def code_registrations(session: Session, code: str) -> list[Organization]:
             .order_by(Organization.code_reserved.desc(), Organization.created_at, Organization.id)
         )
     )
+
+
+def counties_awaiting_a_reviewer(session: Session):
+    """Counties with applications waiting for review (confirmed registrations,
+    pending or needing information) but no active county officer: (county, count)."""
+    from procure.accounts.models import Role, User
+    from procure.geo.models import Division
+
+    has_officer = (
+        select(RoleAssignment.id)
+        .join(User, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.role == Role.COUNTY_OFFICER, RoleAssignment.division_id == Division.id,
+               User.active.is_(True))
+        .exists()
+    )
+    return list(
+        session.execute(
+            select(Division, func.count(Organization.id))
+            .join(Organization, Organization.county_id == Division.id)
+            .where(Organization.status.in_(REVIEW_STATUSES), Organization.confirmed_at.is_not(None), ~has_officer)
+            .group_by(Division.id)
+            .order_by(Division.code)
+        ).all()
+    )

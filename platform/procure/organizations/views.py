@@ -95,6 +95,14 @@ def _undeliverable(org, users) -> dict:
 # === public =================================================================
 
 
+def _tell_if_nobody_reviews(county) -> None:
+    """The applicant's county has no reviewer yet: say so (the platform admin
+    sees such counties on the officials page)."""
+    if county is not None and account_queries.active_officer_count(db.session, county.id) == 0:
+        flash(_("%(county)s目前还没有负责审核的工作人员：您的申请已保存，平台管理员会安排审核人员，"
+                "审核可能需要更长时间。", county=county.name), "warning")
+
+
 @bp.route("/organizations/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated and policy.org_membership(current_user) is not None:
@@ -134,6 +142,8 @@ def register():
                 # A concurrent registration took the same code or email first.
                 conflict=_("该统一社会信用代码或邮箱刚刚已被注册，请检查后重试。"),
             )
+            if done:
+                _tell_if_nobody_reviews(_county(form))
             if done and existing_user:
                 flash(_("机构注册申请已提交，等待所在区县审核。"), "success")
                 return redirect(url_for("organizations.mine"))
