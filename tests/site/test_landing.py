@@ -16,7 +16,7 @@ def log_in(client, email):
     ("make", "landing"),
     [
         (lambda: factories.officer("371321", email="o@example.com"), "/manage/organizations"),
-        (lambda: factories.admin(email="o@example.com"), "/account/users"),
+        (lambda: factories.admin(email="o@example.com"), "/account/officials"),
         (lambda: factories.user(email="o@example.com"), "/"),
     ],
     ids=["officer", "admin", "plain user"],

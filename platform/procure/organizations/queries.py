@@ -1,6 +1,8 @@
 """Reads of organizations."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -143,3 +145,48 @@ def counties_awaiting_a_reviewer(session: Session):
             .order_by(Division.code)
         ).all()
     )
+
+
+@dataclass
+class DirectoryFilter:
+    q: str = ""  # part of the name or of the credit code
+    county_id: int | None = None
+    org_type: str = ""
+    status: str = ""  # verified / suspended (public statuses only)
+
+
+@dataclass
+class DirectoryPage:
+    items: list[Organization]
+    total: int
+    page: int
+    pages: int
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def directory_page(session: Session, flt: DirectoryFilter, *, page: int = 1, per_page: int = 50) -> DirectoryPage:
+    """One page of the public directory (verified and suspended organizations),
+    filtered and searched in SQL; a page past the end shows the last one."""
+    query = select(Organization).where(Organization.status.in_(PUBLIC_STATUSES))
+    for term in flt.q.split():
+        pattern = _like(term.lower())
+        query = query.where(
+            func.lower(Organization.name).like(pattern, escape="\\")
+            | func.lower(Organization.credit_code).like(pattern, escape="\\")
+        )
+    if flt.county_id is not None:
+        query = query.where(Organization.county_id == flt.county_id)
+    if flt.org_type:
+        query = query.where(Organization.org_type == flt.org_type)
+    if flt.status:
+        query = query.where(Organization.status == flt.status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = list(session.scalars(
+        query.order_by(Organization.name, Organization.id).limit(per_page).offset((page - 1) * per_page)
+    ))
+    return DirectoryPage(items=items, total=total, page=page, pages=pages)

@@ -21,7 +21,7 @@ from procure.errors import DomainError
 from procure.extensions import db, limiter
 from procure.geo import queries as geo_queries
 from procure.organizations import credit_codes, forms, queries, services
-from procure.organizations.models import OrgStatus
+from procure.organizations.models import ORG_TYPE_LABELS, PUBLIC_STATUSES, OrgStatus
 from procure.viewkit import act, flash_form_errors, found, show_error, submit
 
 bp = Blueprint("organizations", __name__)
@@ -174,14 +174,44 @@ def register():
     )
 
 
+DIRECTORY_PAGE_SIZE = 50
+DIRECTORY_SEARCH_MAX = 100
+
+
 @bp.route("/organizations")
 def directory():
+    """The public directory: search (name or credit code), filters (county, type,
+    verified state) and pages, all in SQL. A bad filter value is ignored with a message."""
+    problems = []
+    q = " ".join(request.args.get("q", "").split())[:DIRECTORY_SEARCH_MAX]
     county = None
-    code = request.args.get("county")
+    code = request.args.get("county", "").strip()
     if code:
-        county = found(geo_queries.county_by_code(db.session, code))
-    organizations = queries.public_list(db.session, county_id=county.id if county else None)
-    return render_template("organizations/directory.html", organizations=organizations, county=county)
+        county = geo_queries.county_by_code(db.session, code[:12])
+        if county is None:
+            problems.append(_("没有代码为 %(code)s 的区县，已忽略该筛选条件。", code=code[:12]))
+    org_type = request.args.get("type", "").strip()
+    if org_type and org_type not in ORG_TYPE_LABELS:
+        problems.append(_("未知的机构类型，已忽略该筛选条件。"))
+        org_type = ""
+    status = request.args.get("status", "").strip()
+    if status and status not in {s.value for s in PUBLIC_STATUSES}:
+        problems.append(_("未知的认证状态，已忽略该筛选条件。"))
+        status = ""
+    try:
+        page_number = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page_number = 1
+    flt = queries.DirectoryFilter(q=q, county_id=county.id if county else None, org_type=org_type, status=status)
+    results = queries.directory_page(db.session, flt, page=page_number, per_page=DIRECTORY_PAGE_SIZE)
+    args = {k: v for k, v in {"q": q, "county": county.code if county else "", "type": org_type,
+                              "status": status}.items() if v}
+    return render_template(
+        "organizations/directory.html", organizations=results.items, total=results.total, page=results.page,
+        pages=results.pages, county=county, flt=flt, problems=problems, counties=geo_queries.counties(db.session),
+        type_labels=ORG_TYPE_LABELS, page_url=lambda n: url_for("organizations.directory", **args, page=n),
+        filtering=bool(args),
+    )
 
 
 @bp.route("/organizations/<int:org_id>")

@@ -1,6 +1,6 @@
 """Where each role lands after login, and the counts of what waits for an officer.
 
-- platform admin: the admin page (the users list);
+- platform admin: the admin page (officials: who reviews where, what waits);
 - county officer: the review queue (the navbar shows what waits there and in the
   catalogs);
 - member of an organization: its own page;
@@ -19,7 +19,7 @@ from procure.organizations.models import OrgStatus
 
 def landing_url(user) -> str:
     if policy.is_admin(user):
-        return url_for("accounts.users")
+        return url_for("accounts.officials")
     if policy.is_officer(user):
         return url_for("organizations.queue")
     if policy.org_membership(user) is not None:
