@@ -1,4 +1,4 @@
-"""catalog explanatory notes (the notes block under a county table); organizations' credit-code region flag
+"""catalog explanatory notes (the notes block under a county table); organizations' credit-code region flag and natural persons' encrypted identity number
 
 Revision ID: 0015
 Revises: 0007
@@ -19,10 +19,16 @@ def upgrade():
         batch.add_column(sa.Column("notes", sa.Text(), nullable=False, server_default=""))
     with op.batch_alter_table("organizations") as batch:
         batch.add_column(sa.Column("flag_region_mismatch", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("identity_encrypted", sa.Text(), nullable=False, server_default=""))
+        batch.add_column(sa.Column("identity_digest", sa.String(length=64), nullable=True))
+        batch.create_unique_constraint("uq_organizations_identity_digest", ["identity_digest"])
 
 
 def downgrade():
     with op.batch_alter_table("organizations") as batch:
+        batch.drop_constraint("uq_organizations_identity_digest", type_="unique")
+        batch.drop_column("identity_digest")
+        batch.drop_column("identity_encrypted")
         batch.drop_column("flag_region_mismatch")
     with op.batch_alter_table("catalogs") as batch:
         batch.drop_column("notes")

@@ -140,6 +140,9 @@ def load(overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         "BASE_URL": base_url,
         "TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
+        # Key of natural persons' encrypted identity numbers (derived from
+        # SECRET_KEY when empty; set it before ever rotating SECRET_KEY).
+        "IDENTITY_KEY": _env("IDENTITY_KEY", ""),
         "SMTP_HOST": _env("SMTP_HOST"),
         "SMTP_PORT": int(_env("SMTP_PORT", "25")),
         "SMTP_USER": _env("SMTP_USER"),

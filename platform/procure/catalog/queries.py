@@ -316,3 +316,16 @@ def draft_count(session: Session, county_ids: set[int]) -> int:
         select(func.count()).select_from(Catalog)
         .where(Catalog.county_id.in_(county_ids), Catalog.status == CatalogStatus.DRAFT)
     ) or 0
+
+
+def allows_undertaker(session: Session, county_id: int, year: int, undertaker_type: str) -> bool:
+    """Whether the county's catalog of ``year`` (``county_catalog``) lists
+    ``undertaker_type`` as eligible for at least one item."""
+    catalog = county_catalog(session, county_id, year)
+    if catalog is None:
+        return False
+    pattern = f'%"{_like_escape(undertaker_type)}"%'
+    return session.scalar(
+        select(Item.id).where(Item.catalog_id == catalog.id, cast(Item.undertaker_types, String).like(pattern, escape="\\"))
+        .limit(1)
+    ) is not None

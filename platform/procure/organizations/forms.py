@@ -18,11 +18,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, StopValidation, ValidationError
 
 from procure.errors import DomainError
 from procure.organizations import credit_codes, services
-from procure.organizations.models import DOCUMENT_KIND_LABELS, ORG_TYPE_LABELS
+from procure.organizations.models import DOCUMENT_KIND_LABELS, ORG_TYPE_LABELS, OrgType
 
 
 def _domain(check):
@@ -37,6 +37,19 @@ def _domain(check):
     return validator
 
 
+def _unless_natural_person(*validators):
+    """Run ``validators`` unless the form's type is a natural person (who has no credit code)."""
+
+    def validator(form, field):
+        if form.org_type.data == OrgType.NATURAL_PERSON.value:
+            field.errors[:] = []
+            raise StopValidation()
+        for check in validators:
+            check(form, field)
+
+    return validator
+
+
 def _declaration(label):
     return BooleanField(label, validators=[DataRequired(_l("必须确认此项声明才能提交。"))])
 
@@ -45,8 +58,8 @@ class OrganizationForm(FlaskForm):
     name = StringField(_l("机构名称"), validators=[DataRequired(_l("请输入机构名称。")), Length(max=200)])
     credit_code = StringField(
         _l("统一社会信用代码"),
-        description=_l("18 位，见营业执照或登记证书；空格、连字符和小写字母会自动规范。"),
-        validators=[DataRequired(_l("请输入统一社会信用代码。")), _domain(credit_codes.validate)],
+        description=_l("18 位，见营业执照或登记证书；空格、连字符和小写字母会自动规范。自然人不填。"),
+        validators=[_unless_natural_person(DataRequired(_l("请输入统一社会信用代码。")), _domain(credit_codes.validate))],
     )
     org_type = SelectField(
         _l("机构类型"),
@@ -108,6 +121,7 @@ class OrganizationForm(FlaskForm):
             declares_sound_accounts=bool(self.declares_sound_accounts.data),
             declares_tax_social_insurance=bool(self.declares_tax_social_insurance.data),
             declares_no_major_violation=bool(self.declares_no_major_violation.data),
+            id_number=(self.id_number.data or "") if hasattr(self, "id_number") else "",
         )
 
     def fill_from(self, org) -> None:
@@ -127,6 +141,11 @@ class OrganizationForm(FlaskForm):
 
 
 class RegisterForm(OrganizationForm):
+    id_number = StringField(
+        _l("居民身份证号码（仅自然人填写）"),
+        description=_l("自然人没有统一社会信用代码，请填写本人居民身份证号码：加密保存，只有审核人员能看到部分号码，不会公开。"),
+        validators=[Length(max=30)],
+    )
     certificate = FileField(
         _l("登记证书或营业执照"),
         description=_l("PDF、JPG 或 PNG，按文件内容检查，不看文件名。"),

@@ -38,7 +38,8 @@ class OrgType(enum.StrEnum):
     BUSINESS_PUBLIC_INSTITUTION = "business_public_institution"  # 生产经营类事业单位
     RURAL_COLLECTIVE = "rural_collective"  # 农村集体经济组织
     VILLAGE_COMMITTEE = "village_committee"  # 村（居）民委员会
-    INDIVIDUAL = "individual"  # 个人（个体工商户）
+    INDIVIDUAL = "individual"  # 个体工商户 (credit code kind 92)
+    NATURAL_PERSON = "natural_person"  # 自然人: no credit code, a resident identity number
     # Not eligible (MoF Order 102, art. 6/8):
     PUBLIC_INSTITUTION_CLASS1 = "public_institution_class1"  # 公益一类事业单位
     MASS_ORG_ORGAN = "mass_org_organ"  # 财政拨款保障的群团组织机关
@@ -53,7 +54,8 @@ ORG_TYPE_LABELS: dict[str, object] = {
     OrgType.BUSINESS_PUBLIC_INSTITUTION.value: _l("生产经营类事业单位"),
     OrgType.RURAL_COLLECTIVE.value: _l("农村集体经济组织"),
     OrgType.VILLAGE_COMMITTEE.value: _l("村（居）民委员会"),
-    OrgType.INDIVIDUAL.value: _l("个人（个体工商户）"),
+    OrgType.INDIVIDUAL.value: _l("个体工商户"),
+    OrgType.NATURAL_PERSON.value: _l("自然人（具备条件的个人）"),
     OrgType.PUBLIC_INSTITUTION_CLASS1.value: _l("公益一类事业单位（不具备承接资格）"),
     OrgType.MASS_ORG_ORGAN.value: _l("财政拨款保障的群团组织机关（不具备承接资格）"),
 }
@@ -72,6 +74,7 @@ UNDERTAKER_TYPE: dict[str, str] = {
     OrgType.RURAL_COLLECTIVE.value: "rural_collective",
     OrgType.VILLAGE_COMMITTEE.value: "village_organization",
     OrgType.INDIVIDUAL.value: "individual",
+    OrgType.NATURAL_PERSON.value: "individual",
 }
 
 
@@ -187,6 +190,10 @@ class Organization(db.Model):
     phone: Mapped[str] = mapped_column(String(30))
     email: Mapped[str] = mapped_column(String(254))
     budget_funded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A natural person's resident identity number: encrypted (identity.py), and
+    # its keyed digest, unique, so one number registers once. Empty otherwise.
+    identity_encrypted: Mapped[str] = mapped_column(Text, default="", server_default="")
+    identity_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The four general supplier declarations, with the time they were made.
     declares_independent_liability: Mapped[bool] = mapped_column(Boolean, default=False)
     declares_sound_accounts: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -229,6 +236,10 @@ class Organization(db.Model):
         cascade="all, delete-orphan",
         order_by="OrganizationDocument.id",
     )
+
+    @property
+    def is_natural_person(self) -> bool:
+        return self.org_type == OrgType.NATURAL_PERSON
 
     @property
     def type_label(self) -> str:

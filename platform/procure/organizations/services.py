@@ -39,9 +39,11 @@ from sqlalchemy.orm import Session
 from procure.accounts.models import OFFICIAL_ROLES, ORG_ROLES, Role, RoleAssignment, User
 from procure.errors import DomainError
 from procure.geo.models import Division, DivisionLevel
-from procure.organizations import credit_codes, documents, queries
+from procure.catalog import queries as catalog_queries
+from procure.organizations import credit_codes, documents, identity, queries
 from procure.organizations.models import (
     NOT_ELIGIBLE_TYPES,
+    UNDERTAKER_TYPE,
     DecisionKind,
     DocumentKind,
     FormerMembership,
@@ -108,6 +110,7 @@ class OrgData:
     declares_sound_accounts: bool = False
     declares_tax_social_insurance: bool = False
     declares_no_major_violation: bool = False
+    id_number: str = ""  # natural persons only: the resident identity number (居民身份证号码)
 
     @property
     def all_declarations(self) -> bool:
@@ -193,21 +196,46 @@ class _Clean:
     code: credit_codes.CodeInfo | None = None
 
 
-def _clean(session: Session, data: OrgData, *, exclude_id: int | None = None) -> _Clean:
-    """Validate ``data``; return the normalised column values."""
+def _clean(session: Session, data: OrgData, *, exclude_id: int | None = None,
+           keys: identity.IdentityKeys | None = None, catalog_year: int | None = None) -> _Clean:
+    """Validate ``data``; return the normalised column values.
+
+    A natural person (自然人) has no credit code: at registration (``keys``
+    given) its resident identity number is validated, checked to be new and
+    stored encrypted; ``catalog_year``: the county's catalog of that year must
+    list natural persons among the eligible undertakers of some item."""
     try:
         org_type = OrgType(data.org_type)
     except ValueError:
         raise DomainError(_l("请选择机构类型。"), field="org_type") from None
     if data.county is None or data.county.level != DivisionLevel.COUNTY:
         raise DomainError(_l("请选择机构所在的区县。"), field="county")
-    code = credit_codes.validate(data.credit_code)
-    check_code_available(session, code.code, exclude_id=exclude_id)
+    identity_values: dict = {}
+    if org_type == OrgType.NATURAL_PERSON:
+        code = None
+        if catalog_year is not None and not catalog_queries.allows_undertaker(
+                session, data.county.id, catalog_year, UNDERTAKER_TYPE[OrgType.NATURAL_PERSON.value]):
+            raise DomainError(_l("%(county)s的指导性目录没有允许自然人承接的服务事项，自然人不能在该区县注册。",
+                                 county=data.county.name), field="org_type")
+        if keys is not None:
+            number = identity.validate(data.id_number)
+            digest = keys.digest(number)
+            taken = select(Organization.id).where(Organization.identity_digest == digest)
+            if exclude_id is not None:
+                taken = taken.where(Organization.id != exclude_id)
+            if session.scalar(taken) is not None:
+                raise DomainError(_l("该居民身份证号码已经注册过，不能重复注册。"), field="id_number")
+            identity_values = {"identity_encrypted": keys.encrypt(number), "identity_digest": digest}
+        credit_code = ""
+    else:
+        code = credit_codes.validate(data.credit_code)
+        check_code_available(session, code.code, exclude_id=exclude_id)
+        credit_code = code.code
     if not data.all_declarations:
         raise DomainError(_l("请逐项确认四项供应商基本条件声明，全部确认后才能提交。"), field="declarations")
     values = {
         "name": _required(data.name, "name", _l("请输入机构名称。"), 200),
-        "credit_code": code.code,
+        "credit_code": credit_code,
         "org_type": org_type,
         "county_id": data.county.id,
         "address": _required(data.address, "address", _l("请输入地址。"), 300),
@@ -223,6 +251,7 @@ def _clean(session: Session, data: OrgData, *, exclude_id: int | None = None) ->
         "declares_sound_accounts": True,
         "declares_tax_social_insurance": True,
         "declares_no_major_violation": True,
+        **identity_values,
     }
     return _Clean(values=values, code=code)
 
@@ -255,8 +284,9 @@ def code_holder(session: Session, code: str, *, exclude_id: int | None = None) -
 
 
 def _reserve_code(session: Session, org: Organization) -> bool:
-    """Make ``org`` hold its code if nobody else does; whether it holds it now."""
-    if org.code_reserved:
+    """Make ``org`` hold its code if nobody else does; whether it holds it now.
+    A natural person has no code to hold."""
+    if org.code_reserved or org.org_type == OrgType.NATURAL_PERSON:
         return True
     if code_holder(session, org.credit_code, exclude_id=org.id) is not None:
         return False
@@ -283,6 +313,8 @@ def region_mismatch(code: str, county: Division | None) -> bool:
 
 
 def code_mismatch(org_type: OrgType | str, code: str) -> bool:
+    if OrgType(org_type) == OrgType.NATURAL_PERSON:
+        return False  # no code
     expected = EXPECTED_PREFIXES.get(OrgType(org_type), ())
     return not code.startswith(expected)
 
@@ -355,6 +387,8 @@ def register(
     user: User | None = None,
     uploads: list[Upload] = (),
     upload_settings: UploadSettings | None = None,
+    keys: identity.IdentityKeys | None = None,
+    catalog_year: int | None = None,
 ) -> tuple[Organization | None, User]:
     """Register an organization (pending) with its first user as administrator.
 
@@ -368,7 +402,9 @@ def register(
     password), and ``(None, existing user)`` is returned; the caller must
     answer exactly as for a new account (no account enumeration).
     """
-    clean = _clean(session, data)
+    if data.org_type == OrgType.NATURAL_PERSON.value and keys is None:
+        raise ValueError("registering a natural person needs the identity keys")
+    clean = _clean(session, data, keys=keys, catalog_year=catalog_year)
     if uploads and upload_settings is None:
         raise ValueError("uploads need upload settings")
     for upload in uploads:
@@ -455,6 +491,8 @@ def update(session: Session, org: Organization, data: OrgData, *, actor: User) -
     to pending). Suspended: the REVIEW_FIELDS are locked.
     """
     lock(session, org)
+    if (data.org_type == OrgType.NATURAL_PERSON.value) != (org.org_type == OrgType.NATURAL_PERSON):
+        raise DomainError(_l("自然人与机构之间不能通过修改资料互相变更，请重新注册。"), field="org_type")
     clean = _clean(session, data, exclude_id=org.id)
     changed = [name for name, value in clean.values.items() if getattr(org, name) != value]
     key_changed = [name for name in changed if name in REVIEW_FIELDS]

@@ -20,7 +20,8 @@ from procure.accounts import queries as account_queries
 from procure.errors import DomainError
 from procure.extensions import db, limiter
 from procure.geo import queries as geo_queries
-from procure.organizations import credit_codes, forms, queries, services
+from procure.catalog import years
+from procure.organizations import credit_codes, forms, identity, queries, services
 from procure.organizations.models import ORG_TYPE_LABELS, PUBLIC_STATUSES, OrgStatus
 from procure.viewkit import act, flash_form_errors, found, show_error, submit
 
@@ -95,6 +96,13 @@ def _undeliverable(org, users) -> dict:
 # === public =================================================================
 
 
+def _identity_masked(org) -> str:
+    """A natural person's identity number as its reviewers see it (masked)."""
+    if not org.identity_encrypted:
+        return ""
+    return identity.masked(identity.IdentityKeys.from_config(current_app.config).decrypt(org.identity_encrypted))
+
+
 def _tell_if_nobody_reviews(county) -> None:
     """The applicant's county has no reviewer yet: say so (the platform admin
     sees such counties on the officials page)."""
@@ -136,6 +144,8 @@ def register():
                     user=current_user._get_current_object() if existing_user else None,
                     uploads=[certificate, *([other] if other is not None else [])],
                     upload_settings=upload_settings(),
+                    keys=identity.IdentityKeys.from_config(current_app.config),
+                    catalog_year=years.this_year(),
                 ),
                 form=form,
                 aliases={"file": "certificate", "kind": "certificate"},
@@ -218,7 +228,7 @@ def directory():
 def public_page(org_id: int):
     org = queries.get(db.session, org_id)
     policy.require(policy.can_view_public_organization(org), hide=True)
-    return render_template("organizations/public.html", org=org, code_info=credit_codes.decode(org.credit_code))
+    return render_template("organizations/public.html", org=org, code_info=credit_codes.decode(org.credit_code) if org.credit_code else None)
 
 
 # === the organization's own pages ================================================
@@ -236,7 +246,7 @@ def mine():
         is_admin=policy.can_manage_organization(current_user, org),
         eligible=eligible,
         why_not=why_not,
-        code_info=credit_codes.decode(org.credit_code),
+        code_info=credit_codes.decode(org.credit_code) if org.credit_code else None,
         document_form=forms.DocumentForm(),
         delete_form=forms.DeleteForm(),
         resubmit_form=forms.ResubmitForm(),
@@ -541,8 +551,9 @@ def review(org_id: int):
         can_lift=policy.can_lift_suspension(current_user, org),
         can_release=policy.can_release_code(current_user, org),
         release_form=forms.ReleaseCodeForm(),
-        code_info=credit_codes.decode(org.credit_code),
+        code_info=credit_codes.decode(org.credit_code) if org.credit_code else None,
         expected_prefixes=services.EXPECTED_PREFIXES.get(org.org_type, ()),
+        identity_masked=_identity_masked(org),
         members=members,
         undeliverable=_undeliverable(org, [a.user for a in members]),
         decision_form=forms.DecisionForm(),
