@@ -46,6 +46,9 @@ def test_the_officer_sees_what_waits(client, session):
     factories.organization("371321", status="pending")
     factories.organization("371321", status="pending")
     factories.organization("371302", status="pending")  # another county's: not counted
+    unconfirmed = factories.organization("371321", status="pending")
+    unconfirmed.confirmed_at = None  # nobody is told of it yet: not counted
+    session.commit()
     factories.catalog_with_items("371321", 2027, publish=False)
     log_in(client, "o@example.com")
     html = client.get("/").get_data(as_text=True)

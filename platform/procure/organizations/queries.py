@@ -190,3 +190,16 @@ def directory_page(session: Session, flt: DirectoryFilter, *, page: int = 1, per
         query.order_by(Organization.name, Organization.id).limit(per_page).offset((page - 1) * per_page)
     ))
     return DirectoryPage(items=items, total=total, page=page, pages=pages)
+
+
+def waiting_count(session: Session, county_ids: set[int]) -> int:
+    """Applications waiting for a first decision (pending) in these counties,
+    counting only confirmed registrations (the officers hear of no other)."""
+    if not county_ids:
+        return 0
+    return session.scalar(
+        select(func.count()).select_from(Organization).where(
+            Organization.county_id.in_(county_ids), Organization.status == OrgStatus.PENDING,
+            Organization.confirmed_at.is_not(None),
+        )
+    ) or 0

@@ -14,7 +14,6 @@ from procure import policy
 from procure.catalog import queries as catalog_queries
 from procure.extensions import db
 from procure.organizations import queries as org_queries
-from procure.organizations.models import OrgStatus
 
 
 def landing_url(user) -> str:
@@ -32,8 +31,7 @@ def officer_work(user) -> dict[str, int]:
     county_ids = policy.officer_county_ids(user)
     if not county_ids:
         return {}
-    counts = org_queries.status_counts(db.session, county_ids)
     return {
-        "applications": counts.get(str(OrgStatus.PENDING), 0),
+        "applications": org_queries.waiting_count(db.session, county_ids),
         "drafts": catalog_queries.draft_count(db.session, county_ids),
     }
