@@ -1,7 +1,7 @@
 """catalog explanatory notes (the notes block under a county table); organizations' credit-code region flag and natural persons' encrypted identity number
 
 Revision ID: 0015
-Revises: 0007
+Revises: 0012
 Create Date: 2026-11-28 12:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0007"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
