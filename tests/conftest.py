@@ -20,7 +20,7 @@ SHARED = ROOT.parent / "shared"
 GEO_CSV = SHARED / "geo" / "shandong-divisions.csv"
 SAMPLE_XLSX = SHARED / "samples" / "yinan-2026-catalog.xlsx"
 # Reference data loaded once per test session and kept between tests.
-KEPT_TABLES = {"divisions", "alembic_version"}
+KEPT_TABLES = {"divisions", "alembic_version", "workday_years", "workday_days"}
 
 
 def _database_url(tmp_root: Path) -> str:
@@ -121,6 +121,10 @@ def _truncate() -> None:
     else:
         for table in tables:
             db.session.execute(table.delete())
+    # The working calendar seeded by migration 0009 is kept; years entered by a
+    # test (as the admin would) are removed.
+    db.session.execute(sa.text("DELETE FROM workday_days WHERE year IN (SELECT year FROM workday_years WHERE source = 'admin')"))
+    db.session.execute(sa.text("DELETE FROM workday_years WHERE source = 'admin'"))
     db.session.commit()
 
 

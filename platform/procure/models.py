@@ -5,3 +5,4 @@ from procure.geo import models as geo  # noqa: F401
 from procure.notifications import models as notifications  # noqa: F401
 from procure.organizations import models as organizations  # noqa: F401
 from procure.alerts import models as alerts  # noqa: F401
+from procure.workdays import models as workdays  # noqa: F401
