@@ -359,6 +359,8 @@ MATRIX_ENTRIES = [
     # asked last, is no longer signed in.
     Route("accounts.set_official_active", signed_in(FORBIDDEN, admin=REDIRECT, officer=LOGIN),
           user_id=W.officer_user, mutates=True),
+    # --- the working calendar (platform admin) -----------------------------------
+    Route("workdays.index", signed_in(FORBIDDEN, admin=OK)),
     # --- notifications (the inbox) ----------------------------------------------
     Route("notifications.index", signed_in()),
     Route("notifications.show", signed_in(NOT_FOUND, officer=OK), notification_id=W.notification,

@@ -247,3 +247,11 @@ def require(allowed: bool, *, hide: bool = False) -> None:
     """Abort unless ``allowed``: 404 when the thing must stay hidden, else 403."""
     if not allowed:
         abort(404 if hide else 403)
+
+
+# --- working calendar ----------------------------------------------------------
+
+
+def can_manage_workdays(user: User | None) -> bool:
+    """Enter a year's official holidays and make-up workdays: platform admins."""
+    return is_admin(user)

@@ -62,8 +62,9 @@ def init_app(app: Flask) -> None:
     from procure.notifications.views import bp as notifications_bp
     from procure.organizations.views import bp as organizations_bp
     from procure.site.views import bp as site_bp
+    from procure.workdays.views import bp as workdays_bp
 
-    for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp, alerts_bp):
+    for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp, alerts_bp, workdays_bp):
         app.register_blueprint(blueprint)
     for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli, catalog_cli):
         app.cli.add_command(command_group)
