@@ -17,6 +17,7 @@ from procure import config, create_app
 from procure.config import ConfigError
 
 STRONG_KEY = "k3J9x-Qw7pLz2RtV8mNc4BsY6hFd0GaE1uXoIi5"
+SEAL_KEYS = "k1:" + "A" * 43 + "=,k2:" + "B" * 43 + "="
 
 
 @pytest.fixture
@@ -60,8 +61,33 @@ def test_production_refuses_a_weak_key_given_as_override(env):
 def test_production_starts_with_a_real_key_and_writes_no_key_file(env, tmp_path):
     env.setenv("PROCURE_ENV", "production")
     env.setenv("PROCURE_SECRET_KEY", STRONG_KEY)
-    assert config.load()["SECRET_KEY"] == STRONG_KEY
+    env.setenv("PROCURE_SEAL_KEYS", SEAL_KEYS)
+    loaded = config.load()
+    assert loaded["SECRET_KEY"] == STRONG_KEY
+    assert loaded["SEAL_KEY_ID"] == "k2" and set(loaded["SEAL_KEYS"]) == {"k1", "k2"}
     assert not (tmp_path / "instance" / "secret_key").exists()
+    assert not (tmp_path / "instance" / "seal_keys").exists()
+
+
+def test_production_refuses_to_start_without_a_seal_key(env):
+    env.setenv("PROCURE_ENV", "production")
+    env.setenv("PROCURE_SECRET_KEY", STRONG_KEY)
+    with pytest.raises(ConfigError, match="PROCURE_SEAL_KEYS is required"):
+        config.load()
+
+
+@pytest.mark.parametrize("bad", ["k1:short", "k1:not base64!", ":" + "A" * 44])
+def test_bad_seal_keys_are_refused(env, bad):
+    env.setenv("PROCURE_SEAL_KEYS", bad)
+    with pytest.raises(ConfigError):
+        config.load()
+
+
+def test_embedded_seal_key_is_generated_once_and_private(env, tmp_path):
+    first = config.load()["SEAL_KEYS"]
+    path = tmp_path / "instance" / "seal_keys"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert config.load()["SEAL_KEYS"] == first and len(next(iter(first.values()))) == 32
 
 
 def test_production_from_a_shell_exits_with_the_reason():

@@ -88,6 +88,76 @@ def _secret_key(env: str, instance: Path) -> str:
     return key or _embedded_secret_key(instance)
 
 
+def _embedded_seal_keys(instance: Path) -> str:
+    """Development: one AES-256 key generated once into instance/seal_keys
+    (mode 0600), like the secret key. Format ``kid:base64key``."""
+    import base64
+
+    path = instance / "seal_keys"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        tmp = instance / f".seal_keys.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write("k1:" + base64.b64encode(secrets.token_bytes(32)).decode())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def parse_seal_keys(text: str | None) -> dict[str, bytes]:
+    """``kid:base64key[,kid:base64key...]`` -> {kid: 32-byte key}."""
+    import base64
+    import binascii
+
+    keys: dict[str, bytes] = {}
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        kid, _, b64 = part.partition(":")
+        try:
+            key = base64.b64decode(b64, validate=True)
+        except binascii.Error:
+            raise ConfigError(f"PROCURE_SEAL_KEYS: key {kid!r} is not base64") from None
+        if not kid or len(kid) > 16 or not kid.isalnum() or len(key) != 32:
+            raise ConfigError("PROCURE_SEAL_KEYS: each key is kid:base64 of 32 bytes, kid alphanumeric")
+        keys[kid] = key
+    return keys
+
+
+def _seal_keys(env: str, instance: Path) -> str:
+    text = _env("SEAL_KEYS")
+    if env == "production" and not text:
+        raise ConfigError("PROCURE_SEAL_KEYS is required in production (bid encryption key, kept out of the database)")
+    return text or _embedded_seal_keys(instance)
+
+
+# Procurement methods (domain.md, province config): minimum bidders, minimum
+# period from the documents being available to the bid deadline (calendar or
+# working days), the evaluation methods allowed, and how many calendar days
+# before the bid deadline an amendment may still be published without moving it.
+PROCUREMENT_METHODS: dict[str, dict] = {
+    "open_tender": {"min_bidders": 3, "min_period": 20, "period_unit": "calendar_days",
+                    "evaluation": ["comprehensive", "lowest_price"], "amend_min_days": 15},
+    "invited_tender": {"min_bidders": 3, "min_period": 20, "period_unit": "calendar_days",
+                       "evaluation": ["comprehensive", "lowest_price"], "amend_min_days": 15},
+    "competitive_consultation": {"min_bidders": 3, "min_period": 10, "period_unit": "calendar_days",
+                                 "evaluation": ["comprehensive"], "amend_min_days": 5},
+    "competitive_negotiation": {"min_bidders": 3, "min_period": 3, "period_unit": "working_days",
+                                "evaluation": ["lowest_price"], "amend_min_days": 3},
+    "request_for_quotation": {"min_bidders": 3, "min_period": 3, "period_unit": "working_days",
+                              "evaluation": ["lowest_price"], "amend_min_days": 3},
+    "single_source": {"min_bidders": 1, "min_period": 5, "period_unit": "working_days",
+                      "evaluation": ["negotiated"], "amend_min_days": 3},
+}
+
+
 def load(overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment plus ``overrides``."""
     overrides = dict(overrides or {})
@@ -208,6 +278,20 @@ def load(overrides: dict | None = None) -> dict:
         # Organization documents (registration certificate etc.): size limit per file.
         "ORG_DOCUMENT_MAX_BYTES": int(_env("ORG_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))),
         "OCDS_PREFIX": _env("OCDS_PREFIX", "ocds-procure-"),
+        # Tenders and sealed bids (province config).
+        "PROCUREMENT_METHODS": PROCUREMENT_METHODS,
+        "PRICE_WEIGHT_MIN": int(_env("PRICE_WEIGHT_MIN", "10")),  # % for services (MoF Order 87)
+        "PRICE_WEIGHT_MAX": int(_env("PRICE_WEIGHT_MAX", "30")),
+        "ENQUIRY_ANSWER_WORKDAYS": int(_env("ENQUIRY_ANSWER_WORKDAYS", "3")),
+        "TENDER_DOCUMENT_MAX_BYTES": int(_env("TENDER_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+        "BID_ATTACHMENT_MAX_BYTES": int(_env("BID_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+        "BID_ATTACHMENT_MAX_COUNT": int(_env("BID_ATTACHMENT_MAX_COUNT", "10")),
+        # Zip-based documents (DOCX, XLSX): limits against decompression bombs.
+        "ARCHIVE_MAX_UNCOMPRESSED_BYTES": int(_env("ARCHIVE_MAX_UNCOMPRESSED_BYTES", str(100 * 1024 * 1024))),
+        "ARCHIVE_MAX_ENTRIES": int(_env("ARCHIVE_MAX_ENTRIES", "2000")),
+        "ARCHIVE_MAX_RATIO": int(_env("ARCHIVE_MAX_RATIO", "100")),
+        # Bid sealing keys: "kid:base64(32 bytes)[,...]"; the current one seals.
+        "SEAL_KEY_ID": _env("SEAL_KEY_ID"),
     }
     config.update(overrides)
     if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):
@@ -218,4 +302,14 @@ def load(overrides: dict | None = None) -> dict:
         check_production_key(config["SECRET_KEY"])
         if config.get("EMAIL_REDIRECT_TO"):
             raise ConfigError("PROCURE_EMAIL_REDIRECT_TO is for staging copies only, never in production")
+    if "SEAL_KEYS" not in config:
+        config["SEAL_KEYS"] = parse_seal_keys(_seal_keys(config["ENV"], Path(config["INSTANCE_PATH"])))
+    elif isinstance(config["SEAL_KEYS"], str):
+        config["SEAL_KEYS"] = parse_seal_keys(config["SEAL_KEYS"])
+    if not config["SEAL_KEYS"]:
+        raise ConfigError("no bid sealing key (PROCURE_SEAL_KEYS)")
+    if not config.get("SEAL_KEY_ID"):
+        config["SEAL_KEY_ID"] = list(config["SEAL_KEYS"])[-1]  # the newest listed key seals
+    if config["SEAL_KEY_ID"] not in config["SEAL_KEYS"]:
+        raise ConfigError("PROCURE_SEAL_KEY_ID names no key of PROCURE_SEAL_KEYS")
     return config

@@ -6,3 +6,5 @@ from procure.notifications import models as notifications  # noqa: F401
 from procure.organizations import models as organizations  # noqa: F401
 from procure.alerts import models as alerts  # noqa: F401
 from procure.workdays import models as workdays  # noqa: F401
+from procure.tenders import models as tenders  # noqa: F401
+from procure.bids import models as bids  # noqa: F401

@@ -30,8 +30,11 @@ def missing_year_banner():
 
 def recompute_provisional(session) -> int:
     """Provisional deadlines that have not passed, recomputed on the entered
-    calendar (those concerned are told by each domain's service)."""
-    return 0
+    calendar (each domain's service tells those concerned)."""
+    from procure.tenders import services as tenders
+
+    return tenders.recompute_provisional_deadlines(
+        session, now=utcnow(), rules=tenders.Rules.from_config(current_app.config))
 
 
 @bp.route("", methods=["GET", "POST"])

@@ -1,0 +1,321 @@
+"""Sealed bids: drafts, submission (with a receipt), revision, withdrawal,
+confirmation after an amendment.
+
+The deadline is enforced with the database server's clock inside the
+submitting transaction, after taking a shared lock on the tender row: the
+opening takes an exclusive lock on that row, so a submission accepted before
+the deadline is committed before the opening reads the bids (never lost),
+and one checked after it is refused (``procure.clock`` for SQLite).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Mapping
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from procure import sealing
+from procure.accounts.models import Role, RoleAssignment, User
+from procure.bids import files
+from procure.bids.models import Bid, BidFile, BidStatus, BidVersion, VersionKind
+from procure.clock import db_now
+from procure.errors import DomainError
+from procure.notifications.services import notify
+from procure.organizations.models import UNDERTAKER_TYPE, Organization
+from procure.organizations.services import bid_eligibility
+from procure.tenders import services as tender_services
+from procure.tenders.models import Tender, TenderStatus
+from procure.timeutil import as_utc, localtime
+
+log = logging.getLogger(__name__)
+
+TEXT_MAX = 50000
+DECLARATIONS = ("qualified", "no_collusion", "accepts_terms")
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """The keys from configuration: all of them open, ``key_id`` seals."""
+
+    keys: Mapping[str, bytes]
+    key_id: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Sealer:
+        return cls(keys=config["SEAL_KEYS"], key_id=config["SEAL_KEY_ID"])
+
+    def seal(self, data: bytes, aad: str) -> bytes:
+        return sealing.seal(data, aad=aad, keys=self.keys, key_id=self.key_id)
+
+    def unseal(self, blob: bytes, aad: str) -> bytes:
+        return sealing.unseal(blob, aad=aad, keys=self.keys)
+
+
+@dataclass
+class BidContent:
+    price: Decimal | None = None
+    technical: str = ""  # technical and service proposal
+    team: str = ""
+    declarations: dict[str, bool] = field(default_factory=dict)
+    file_ids: list[int] = field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        return json.dumps({
+            "price": str(self.price) if self.price is not None else None, "technical": self.technical,
+            "team": self.team, "declarations": self.declarations, "file_ids": self.file_ids,
+        }, ensure_ascii=False, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> BidContent:
+        raw = json.loads(data)
+        return cls(price=Decimal(raw["price"]) if raw.get("price") else None, technical=raw.get("technical", ""),
+                   team=raw.get("team", ""), declarations=raw.get("declarations", {}),
+                   file_ids=list(raw.get("file_ids", [])))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    bid_id: int
+    version: int
+    submitted_at: datetime
+    digest: str
+
+
+class DeadlinePassed(DomainError):
+    pass
+
+
+# --- eligibility ------------------------------------------------------------------
+
+
+def may_bid(tender: Tender, organization: Organization | None) -> tuple[bool, Any]:
+    """Whether the organization may bid on the tender: eligible, verified, not
+    suspended, of one of the tender's undertaker types, of its county."""
+    ok, reason = bid_eligibility(organization)
+    if not ok:
+        return False, reason
+    if organization.county_id != tender.county_id:
+        return False, _l("本项目只接受本县机构投标。")
+    if UNDERTAKER_TYPE.get(organization.org_type.value) not in tender.undertaker_types:
+        return False, _l("本机构的类型不在本项目的承接主体类型范围内。")
+    return True, ""
+
+
+def _draft_aad(bid: Bid) -> str:
+    return f"bid:{bid.id}:draft"
+
+
+def _version_aad(bid_id: int, number: int) -> str:
+    return f"bid:{bid_id}:version:{number}"
+
+
+def _file_aad(bid_id: int, file_id: int) -> str:
+    return f"bid:{bid_id}:file:{file_id}"
+
+
+def get_or_create(session: Session, tender: Tender, organization: Organization) -> Bid:
+    bid = session.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.organization_id == organization.id))
+    if bid is None:
+        ok, reason = may_bid(tender, organization)
+        if not ok:
+            raise DomainError(reason)
+        bid = Bid(tender_id=tender.id, organization=organization, status=BidStatus.DRAFT)
+        session.add(bid)
+        session.flush()
+    return bid
+
+
+def read_draft(bid: Bid, sealer: Sealer) -> BidContent:
+    if bid.draft_sealed is None:
+        return BidContent()
+    return BidContent.from_json(sealer.unseal(bid.draft_sealed, _draft_aad(bid)))
+
+
+def save_draft(session: Session, bid: Bid, content: BidContent, *, sealer: Sealer) -> Bid:
+    tender = session.get(Tender, bid.tender_id)
+    if tender.status != TenderStatus.TENDERING:
+        raise DomainError(_l("该项目已不接受投标。"))
+    if content.price is not None:
+        content.price = tender_services.parse_money(content.price, field_name="price")
+    if len(content.technical) > TEXT_MAX or len(content.team) > TEXT_MAX:
+        raise DomainError(_l("内容过长。"), field="technical")
+    owned = set(session.scalars(select(BidFile.id).where(BidFile.bid_id == bid.id)))
+    if not set(content.file_ids) <= owned:
+        raise DomainError(_l("附件不存在。"), field="file")
+    bid.draft_sealed = sealer.seal(content.to_json(), _draft_aad(bid))
+    session.flush()
+    return bid
+
+
+def add_file(session: Session, bid: Bid, *, filename: str, data: bytes, max_bytes: int, max_count: int,
+             limits: files.ArchiveLimits, sealer: Sealer) -> BidFile:
+    """Check an attachment by its content and store it sealed (its name too).
+    It joins the draft."""
+    from procure.organizations.documents import clean_original_name
+
+    checked = files.check(data, max_bytes=max_bytes, limits=limits)
+    content = read_draft(bid, sealer)
+    if len(content.file_ids) >= max_count:
+        raise DomainError(_l("附件最多 %(n)d 个。", n=max_count), field="file")
+    row = BidFile(bid_id=bid.id, sealed=b"")
+    session.add(row)
+    session.flush()
+    header = json.dumps({"name": clean_original_name(filename), "content_type": checked.content_type,
+                         "size": checked.size, "sha256": checked.sha256}, ensure_ascii=False).encode()
+    row.sealed = sealer.seal(header + b"\n" + data, _file_aad(bid.id, row.id))
+    content.file_ids.append(row.id)
+    save_draft(session, bid, content, sealer=sealer)
+    return row
+
+
+def remove_file(session: Session, bid: Bid, file_id: int, *, sealer: Sealer) -> None:
+    """Take a file off the draft (kept: submitted versions may refer to it)."""
+    content = read_draft(bid, sealer)
+    if file_id not in content.file_ids:
+        raise DomainError(_l("附件不存在。"), field="file")
+    content.file_ids.remove(file_id)
+    save_draft(session, bid, content, sealer=sealer)
+
+
+def read_file(session: Session, bid_id: int, file_id: int, sealer: Sealer) -> tuple[dict, bytes]:
+    row = session.get(BidFile, file_id)
+    if row is None or row.bid_id != bid_id:
+        raise DomainError(_l("附件不存在。"))
+    plain = sealer.unseal(row.sealed, _file_aad(bid_id, file_id))
+    header, _, data = plain.partition(b"\n")
+    return json.loads(header), data
+
+
+# --- canonical serialisation and digest ----------------------------------------------
+
+
+def canonical(payload: dict) -> bytes:
+    """The canonical serialisation: JSON, keys sorted, no whitespace, UTF-8."""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def build_payload(session: Session, tender: Tender, bid: Bid, content: BidContent, sealer: Sealer) -> dict:
+    attachments = []
+    for file_id in content.file_ids:
+        meta, data = read_file(session, bid.id, file_id, sealer)
+        if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+            raise sealing.SealError(f"bid file {file_id}: content does not match its digest")
+        attachments.append({"file_id": file_id, "name": meta["name"], "content_type": meta["content_type"],
+                            "size": meta["size"], "sha256": meta["sha256"]})
+    return {
+        "tender": tender.public_number, "bid": bid.id,
+        "organization": {"name": bid.organization.name, "credit_code": bid.organization.credit_code},
+        "price": str(content.price), "technical": content.technical, "team": content.team,
+        "declarations": {k: bool(content.declarations.get(k)) for k in DECLARATIONS},
+        "attachments": attachments,
+    }
+
+
+def digest(payload: dict) -> str:
+    return hashlib.sha256(canonical(payload)).hexdigest()
+
+
+# --- submitting ------------------------------------------------------------------------
+
+
+def _lock_for_bidding(session: Session, bid: Bid) -> tuple[Tender, datetime]:
+    """Shared lock on the tender, exclusive lock on the bid, then the DB clock."""
+    tender = tender_services.lock(session, session.get(Tender, bid.tender_id), read=True)
+    session.execute(select(Bid.id).where(Bid.id == bid.id).with_for_update())
+    if tender.status != TenderStatus.TENDERING:
+        raise DeadlinePassed(_l("投标已截止，该项目已不接受投标。"))
+    now = db_now(session)
+    if now >= as_utc(tender.bid_deadline):
+        raise DeadlinePassed(_l("投标已于 %(deadline)s 截止，提交未被接受。",
+                                deadline=localtime(tender.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")))
+    return tender, now
+
+
+def _next_number(session: Session, bid: Bid) -> int:
+    return (session.scalar(select(func.max(BidVersion.number)).where(BidVersion.bid_id == bid.id)) or 0) + 1
+
+
+def submit(session: Session, bid: Bid, *, user: User, sealer: Sealer) -> Receipt:
+    """Submit (or revise) the bid from its draft: a new sealed version with its
+    receipt. Only the latest submitted version counts."""
+    tender, now = _lock_for_bidding(session, bid)
+    ok, reason = may_bid(tender, bid.organization)
+    if not ok:
+        raise DomainError(reason)
+    content = read_draft(bid, sealer)
+    if content.price is None:
+        raise DomainError(_l("请填写投标报价。"), field="price")
+    if tender.max_price is not None and content.price > tender.max_price:
+        raise DomainError(_l("投标报价不能高于最高限价。"), field="price")
+    if not content.technical.strip():
+        raise DomainError(_l("请填写技术和服务方案。"), field="technical")
+    if not all(content.declarations.get(k) for k in DECLARATIONS):
+        raise DomainError(_l("必须确认全部声明才能提交。"), field="declarations")
+    payload = build_payload(session, tender, bid, content, sealer)
+    number = _next_number(session, bid)
+    body = canonical(payload)
+    version = BidVersion(bid_id=bid.id, number=number, kind=VersionKind.SUBMISSION, submitted_at=now,
+                         digest=hashlib.sha256(body).hexdigest(),
+                         sealed=sealer.seal(body, _version_aad(bid.id, number)), submitted_by_id=user.id)
+    session.add(version)
+    session.flush()
+    bid.current_version_id = version.id
+    bid.status = BidStatus.SUBMITTED
+    bid.confirmed_amendments = tender.amendment_count
+    session.flush()
+    receipt = Receipt(bid.id, number, now, version.digest)
+    _send_receipt(session, tender, bid, receipt, kind="bid_receipt")
+    return receipt
+
+
+def confirm(session: Session, bid: Bid, *, user: User) -> Receipt:
+    """Confirm the submitted bid as it is, after an amendment."""
+    tender, now = _lock_for_bidding(session, bid)
+    if bid.status != BidStatus.SUBMITTED or bid.current_version_id is None:
+        raise DomainError(_l("没有已提交的投标可确认。"))
+    current = session.get(BidVersion, bid.current_version_id)
+    number = _next_number(session, bid)
+    session.add(BidVersion(bid_id=bid.id, number=number, kind=VersionKind.CONFIRMATION, submitted_at=now,
+                           digest=current.digest, sealed=None, submitted_by_id=user.id))
+    bid.confirmed_amendments = tender.amendment_count
+    session.flush()
+    return Receipt(bid.id, current.number, current.submitted_at, current.digest)
+
+
+def withdraw(session: Session, bid: Bid, *, user: User) -> None:
+    tender, now = _lock_for_bidding(session, bid)
+    if bid.status != BidStatus.SUBMITTED:
+        raise DomainError(_l("没有已提交的投标可撤回。"))
+    number = _next_number(session, bid)
+    session.add(BidVersion(bid_id=bid.id, number=number, kind=VersionKind.WITHDRAWAL, submitted_at=now,
+                           digest="", sealed=None, submitted_by_id=user.id))
+    bid.status = BidStatus.WITHDRAWN
+    bid.current_version_id = None
+    session.flush()
+
+
+def org_members(session: Session, organization_id: int) -> list[User]:
+    return list(session.scalars(
+        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.organization_id == organization_id,
+               RoleAssignment.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]))
+    ).unique())
+
+
+def _send_receipt(session: Session, tender: Tender, bid: Bid, receipt: Receipt, *, kind: str) -> None:
+    """The receipt to every member of the organization: time and digest, never
+    the price or content (the outbox row is in the database)."""
+    for member in org_members(session, bid.organization_id):
+        notify(session, event_key=f"bid:{bid.id}:v{receipt.version}:user:{member.id}", template=kind,
+               recipient=member, link=f"/bids/{bid.id}",
+               context={"tender_title": tender.title, "public_number": tender.public_number,
+                        "version": receipt.version, "digest": receipt.digest,
+                        "submitted_at": localtime(receipt.submitted_at).strftime("%Y-%m-%d %H:%M:%S")})
