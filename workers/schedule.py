@@ -68,4 +68,10 @@ beat_schedule: dict[str, dict] = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Tenders whose bid deadline has passed are opened (idempotent, locked).
+    "advance_tenders": {
+        "task": "workers.tasks.advance_tenders",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
 }

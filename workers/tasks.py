@@ -197,3 +197,17 @@ def officer_digest() -> list[str] | None:
 def prune_broker() -> list[str] | None:
     """Delete delivered messages from the embedded broker's table."""
     return _run_job("prune_broker", timeout=600)
+
+
+# -- tenders ----------------------------------------------------------------------
+
+
+@celery.task(name="workers.tasks.advance_tenders")
+def advance_tenders() -> dict | None:
+    """Advance the due tenders (periodic, every minute; never overlapping)."""
+    from procure.tenders.cli import run_advance
+
+    with periodic_lock("advance_tenders", timeout=600) as acquired:
+        if not acquired:
+            return None
+        return {str(k): v for k, v in run_advance().items()}

@@ -62,11 +62,12 @@ def init_app(app: Flask) -> None:
     from procure.notifications.views import bp as notifications_bp
     from procure.organizations.views import bp as organizations_bp
     from procure.site.views import bp as site_bp
+    from procure.tenders.cli import tenders_cli
     from procure.workdays.views import bp as workdays_bp
 
     for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp, alerts_bp, workdays_bp):
         app.register_blueprint(blueprint)
-    for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli, catalog_cli):
+    for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli, catalog_cli, tenders_cli):
         app.cli.add_command(command_group)
     install_delivery_hooks()  # notification emails are handed on after commit
 
