@@ -189,6 +189,12 @@ class World:
     follow: int
     unsubscribe_token: str
     failed_notification: int
+    tender: int = 0
+    draft_tender: int = 0
+    tender_document: int = 0
+    question: int = 0
+    bid: int = 0
+    bid_file: int = 0
 
 
 _FAST_HASH: dict[str, str] = {}
@@ -270,7 +276,10 @@ def _build_world(app, session, monkeypatch) -> World:
         select(Category.id).where(Category.catalog_id == draft.id, Category.parent_id.is_(None)).order_by(Category.id)
     )
 
+    tender_ids = _tender_world(app, session, org, users["org_member"], published_item)
+
     return World(
+        **tender_ids,
         tokens=tokens,
         county="371321",
         other_county="371302",
@@ -297,6 +306,34 @@ def _build_world(app, session, monkeypatch) -> World:
         unsubscribe_token=alert_preferences.unsubscribe_token(org_admin.id, alert_preferences.TENDER_ALERTS, app.config),
         failed_notification=failed.id,
     )
+
+
+def _tender_world(app, session, org, member, item) -> dict[str, int]:
+    """A published tender (with a document, a question and the organization's
+    submitted bid with an attachment) and a draft tender of 371321101."""
+    from procure.bids import services as bid_services
+    from procure.tenders import services as tender_services
+    from procure.tenders.models import TenderDocument
+    from tests.tenders import builders
+
+    tender = builders.published(the_item=item)
+    draft = builders.draft(the_item=item)
+    doc = TenderDocument(tender_id=tender.id, filename="招标文件.pdf", content_type="application/pdf", size=10,
+                         sha256="0" * 64, stored_name="missing.pdf")
+    session.add(doc)
+    question = tender_services.ask(session, tender, organization=org, user=member, text="问题", now=builders.utcnow(),
+                                   rules=builders.rules())
+    bid = bid_services.get_or_create(session, tender, org)
+    bid_file = bid_services.add_file(session, bid, filename="a.pdf", data=builders.PDF, max_bytes=10**6,
+                                     max_count=5, limits=builders.limits(), sealer=builders.sealer())
+    content = bid_services.read_draft(bid, builders.sealer())
+    content.price, content.technical = builders.PRICE, "方案"
+    content.declarations = {k: True for k in bid_services.DECLARATIONS}
+    bid_services.save_draft(session, bid, content, sealer=builders.sealer())
+    bid_services.submit(session, bid, user=member, sealer=builders.sealer())
+    session.commit()
+    return dict(tender=tender.id, draft_tender=draft.id, tender_document=doc.id, question=question.id, bid=bid.id,
+                bid_file=bid_file.id)
 
 
 def _items_of(catalog_id: int):
@@ -395,6 +432,36 @@ MATRIX_ENTRIES = [
     Route("catalog.manage_export", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
     Route("catalog.import_template", officers_and_admin()),
     Route("catalog.manage_changes", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    # --- tenders: public -------------------------------------------------------------
+    Route("tenders.index", public()),
+    Route("tenders.notice", public(), tender_id=W.tender),
+    Route("tenders.notice", public(NOT_FOUND), tender_id=W.draft_tender, case="draft"),
+    Route("tenders.document", public(NOT_FOUND), tender_id=W.tender, doc_id=W.tender_document),  # file absent
+    Route("tenders.ask", signed_in(FORBIDDEN, org_member=REDIRECT, org_admin=REDIRECT), tender_id=W.tender),
+    # --- tenders: officers (county; township officers draft for their township) ----------
+    Route("tenders.manage_index", rule(anonymous=LOGIN, default=FORBIDDEN, officer=OK, other_officer=OK, township=OK)),
+    Route("tenders.manage_new", county_officer(denied=NOT_FOUND, township=OK), item_id=W.published_item),
+    Route("tenders.manage_new", county_officer(NOT_FOUND, denied=NOT_FOUND), item_id=W.draft_item, case="draft item"),
+    Route("tenders.manage_edit", county_officer(denied=NOT_FOUND, township=OK), tender_id=W.draft_tender),
+    Route("tenders.manage_tender", county_officer(denied=NOT_FOUND), tender_id=W.tender),
+    Route("tenders.manage_tender", county_officer(denied=NOT_FOUND, township=OK), tender_id=W.draft_tender,
+          case="draft"),
+    Route("tenders.manage_publish", county_officer(REDIRECT, denied=NOT_FOUND, township=FORBIDDEN),
+          tender_id=W.draft_tender, mutates=True),
+    Route("tenders.manage_upload", county_officer(REDIRECT, denied=NOT_FOUND), tender_id=W.tender),
+    Route("tenders.manage_amend", county_officer(REDIRECT, denied=NOT_FOUND), tender_id=W.tender),
+    Route("tenders.manage_cancel", county_officer(REDIRECT, denied=NOT_FOUND), tender_id=W.tender),
+    Route("tenders.manage_answer", county_officer(REDIRECT, denied=NOT_FOUND), tender_id=W.tender,
+          question_id=W.question),
+    # --- bids: the bidding organization only (404 for everyone else, officers and admin included)
+    Route("bids.index", org_members()),
+    Route("bids.edit", org_members(), tender_id=W.tender),
+    Route("bids.upload", org_members(REDIRECT), bid_id=W.bid),
+    Route("bids.remove_file", org_members(REDIRECT), bid_id=W.bid, file_id=W.bid_file, mutates=True),
+    Route("bids.download_file", org_members(), bid_id=W.bid, file_id=W.bid_file),
+    Route("bids.withdraw", org_members(REDIRECT), bid_id=W.bid, mutates=True),
+    Route("bids.confirm", org_members(REDIRECT), bid_id=W.bid, mutates=True),
+    Route("bids.receipt", org_members(), bid_id=W.bid, number=1),
     # --- organizations: public ---------------------------------------------------
     Route("organizations.directory", public()),
     Route("organizations.public_page", public(), org_id=W.organization),

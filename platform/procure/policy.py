@@ -255,3 +255,49 @@ def require(allowed: bool, *, hide: bool = False) -> None:
 def can_manage_workdays(user: User | None) -> bool:
     """Enter a year's official holidays and make-up workdays: platform admins."""
     return is_admin(user)
+
+
+# --- tenders and bids ------------------------------------------------------------
+#
+# Sealed bids: no function here lets an officer or an admin read a bid, its
+# price, or the number of bids of a tender before the opening; the pages that
+# show bids are the bidding organization's own (``can_manage_bid``) and the
+# public opening record (``can_view_opening_record``).
+
+
+def can_draft_tender(user: User | None, township) -> bool:
+    """County officers draft for every township of their county; a township
+    officer drafts for their own township (a county officer publishes)."""
+    return can_act_for_township(user, township)
+
+
+def can_manage_tender(user: User | None, tender) -> bool:
+    """See the management page and edit a draft."""
+    if tender.county_id in officer_county_ids(user):
+        return True
+    return tender.status == "draft" and tender.township_id in township_ids(user)
+
+
+def can_publish_tender(user: User | None, tender) -> bool:
+    """Publish, amend, cancel, answer questions: county officers of the county."""
+    return tender.county_id in officer_county_ids(user)
+
+
+def can_view_public_tender(tender) -> bool:
+    """Every tender but a draft has public notices."""
+    return tender is not None and tender.status != "draft"
+
+
+def can_view_opening_record(tender) -> bool:
+    return tender.opened_at is not None and tender.status in ("opened", "failed", "cancelled")
+
+
+def can_ask_question(user: User | None, organization) -> bool:
+    from procure.organizations.services import bid_eligibility
+
+    return is_org_member(user, organization) and bid_eligibility(organization)[0]
+
+
+def can_manage_bid(user: User | None, bid) -> bool:
+    """Only the bidding organization's members ever see or change its bid."""
+    return bid is not None and is_org_member(user, bid.organization)

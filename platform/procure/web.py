@@ -61,11 +61,14 @@ def init_app(app: Flask) -> None:
     from procure.notifications.services import install_delivery_hooks
     from procure.notifications.views import bp as notifications_bp
     from procure.organizations.views import bp as organizations_bp
+    from procure.bids.views import bp as bids_bp
     from procure.site.views import bp as site_bp
+    from procure.tenders.views import bp as tenders_bp
     from procure.tenders.cli import tenders_cli
     from procure.workdays.views import bp as workdays_bp
 
-    for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp, alerts_bp, workdays_bp):
+    for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp, alerts_bp, workdays_bp,
+                      tenders_bp, bids_bp):
         app.register_blueprint(blueprint)
     for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli, catalog_cli, tenders_cli):
         app.cli.add_command(command_group)

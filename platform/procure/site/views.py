@@ -31,7 +31,12 @@ def work_badges():
 def home():
     counties = catalog_queries.counties_with_published_catalog(db.session, years.this_year())
     totals = catalog_queries.item_totals(db.session, [catalog.id for _, catalog in counties])
-    return render_template("site/home.html", counties=counties, totals=totals)
+    from procure.tenders import queries as tender_queries
+    from procure.timeutil import utcnow
+
+    open_tenders = tender_queries.open_tenders(db.session, limit=10)
+    return render_template("site/home.html", counties=counties, totals=totals, open_tenders=open_tenders,
+                           now=utcnow(), remaining=tender_queries.remaining)
 
 
 @bp.route("/language/<code>", methods=["POST"])

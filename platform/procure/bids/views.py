@@ -1,0 +1,224 @@
+"""The bidding organization's pages: tenders it may bid for, its bid editor
+(draft, attachments, submit, revise, withdraw, confirm), receipts. Only the
+organization's members reach a bid (``policy.can_manage_bid``); everyone
+else gets a 404, officers and admins included."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from procure import policy
+from procure.bids import files, forms, services
+from procure.bids.models import Bid, BidFile, BidStatus, BidVersion, VersionKind
+from procure.errors import DomainError
+from procure.extensions import db
+from procure.organizations.models import Organization
+from procure.tenders import queries as tender_queries
+from procure.tenders.models import Tender, TenderStatus
+from procure.timeutil import as_utc, localtime, utcnow
+
+bp = Blueprint("bids", __name__, url_prefix="/bids")
+
+
+def sealer() -> services.Sealer:
+    return services.Sealer.from_config(current_app.config)
+
+
+def archive_limits() -> files.ArchiveLimits:
+    c = current_app.config
+    return files.ArchiveLimits(c["ARCHIVE_MAX_UNCOMPRESSED_BYTES"], c["ARCHIVE_MAX_ENTRIES"], c["ARCHIVE_MAX_RATIO"])
+
+
+def _organization() -> Organization:
+    membership = policy.org_membership(current_user)
+    if membership is None:
+        abort(404)
+    return db.session.get(Organization, membership.organization_id)
+
+
+def _own_bid(bid_id: int) -> Bid:
+    bid = db.session.get(Bid, bid_id)
+    if not policy.can_manage_bid(current_user, bid):
+        abort(404)
+    return bid
+
+
+@bp.route("")
+@login_required
+def index():
+    org = _organization()
+    own = list(db.session.scalars(select(Bid).where(Bid.organization_id == org.id).order_by(Bid.id.desc())))
+    tenders = {t.id: t for t in db.session.scalars(select(Tender).where(Tender.id.in_([b.tender_id for b in own])))}
+    open_ = [t for t in tender_queries.open_tenders(db.session, tender_queries.OpenFilter())
+             if services.may_bid(t, org)[0]]
+    eligible, reason = services.bid_eligibility(org)
+    return render_template("bids/index.html", organization=org, bids=own, tenders=tenders, open_tenders=open_,
+                           eligible=eligible, reason=reason, now=utcnow(), remaining=tender_queries.remaining)
+
+
+@bp.route("/tenders/<int:tender_id>", methods=["GET", "POST"])
+@login_required
+def edit(tender_id: int):
+    org = _organization()
+    tender = db.session.get(Tender, tender_id)
+    if tender is None or tender.status == TenderStatus.DRAFT:
+        abort(404)
+    bid = db.session.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.organization_id == org.id))
+    if bid is None and not policy.is_org_member(current_user, org):
+        abort(404)
+    form = forms.BidForm()
+    if form.validate_on_submit():
+        if tender.status != TenderStatus.TENDERING:
+            flash(_("该项目已不接受投标。"), "danger")
+            return redirect(url_for("bids.edit", tender_id=tender.id))
+        try:
+            bid = bid or services.get_or_create(db.session, tender, org)
+            price = services.tender_services.parse_money(form.price.data, field_name="price")
+            content = services.read_draft(bid, sealer())
+            content.price, content.technical, content.team = price, form.technical.data or "", form.team.data or ""
+            content.declarations = {k: bool(getattr(form, k).data) for k in services.DECLARATIONS}
+            services.save_draft(db.session, bid, content, sealer=sealer())
+            receipt = None
+            if form.submit.data:
+                receipt = services.submit(db.session, bid, user=current_user, sealer=sealer())
+        except DomainError as exc:
+            db.session.rollback()
+            field = getattr(form, exc.field or "", None)
+            if field is not None and hasattr(field, "errors"):
+                field.errors = list(field.errors) + [str(exc.message)]
+            else:
+                flash(str(exc.message), "danger")
+        else:
+            db.session.commit()
+            if receipt is not None:
+                flash(_("投标已提交。回执摘要：%(d)s", d=receipt.digest), "success")
+            else:
+                flash(_("草稿已保存（已加密保存）。"), "success")
+            return redirect(url_for("bids.edit", tender_id=tender.id))
+    content = services.read_draft(bid, sealer()) if bid is not None else services.BidContent()
+    if request.method == "GET":
+        form.price.data = str(content.price) if content.price is not None else ""
+        form.technical.data, form.team.data = content.technical, content.team
+        for k in services.DECLARATIONS:
+            getattr(form, k).data = bool(content.declarations.get(k))
+    attachments = []
+    if bid is not None:
+        for file_id in content.file_ids:
+            meta, _data = services.read_file(db.session, bid.id, file_id, sealer())
+            attachments.append((file_id, meta))
+    versions = list(db.session.scalars(select(BidVersion).where(BidVersion.bid_id == bid.id)
+                                       .order_by(BidVersion.number))) if bid else []
+    ok, reason = services.may_bid(tender, org)
+    return render_template("bids/edit.html", tender=tender, bid=bid, form=form, file_form=forms.FileForm(),
+                           action_form=forms.ActionForm(), attachments=attachments, versions=versions,
+                           may_bid=ok, reason=reason, now=utcnow(), remaining=tender_queries.remaining,
+                           needs_confirmation=bid is not None and bid.status == BidStatus.SUBMITTED
+                           and bid.confirmed_amendments < tender.amendment_count)
+
+
+@bp.route("/<int:bid_id>/files", methods=["POST"])
+@login_required
+def upload(bid_id: int):
+    bid = _own_bid(bid_id)
+    form = forms.FileForm()
+    if form.validate_on_submit():
+        limit = current_app.config["BID_ATTACHMENT_MAX_BYTES"]
+        data = form.file.data.read(limit + 1)
+        try:
+            services.add_file(db.session, bid, filename=form.file.data.filename, data=data, max_bytes=limit,
+                              max_count=current_app.config["BID_ATTACHMENT_MAX_COUNT"], limits=archive_limits(),
+                              sealer=sealer())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+        else:
+            db.session.commit()
+            flash(_("附件已加密保存。"), "success")
+    else:
+        flash(_("请选择文件。"), "danger")
+    return redirect(url_for("bids.edit", tender_id=bid.tender_id))
+
+
+@bp.route("/<int:bid_id>/files/<int:file_id>/remove", methods=["POST"])
+@login_required
+def remove_file(bid_id: int, file_id: int):
+    bid = _own_bid(bid_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.remove_file(db.session, bid, file_id, sealer=sealer())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        db.session.commit()
+    return redirect(url_for("bids.edit", tender_id=bid.tender_id))
+
+
+@bp.route("/<int:bid_id>/files/<int:file_id>")
+@login_required
+def download_file(bid_id: int, file_id: int):
+    bid = _own_bid(bid_id)
+    try:
+        meta, data = services.read_file(db.session, bid.id, file_id, sealer())
+    except DomainError:
+        abort(404)
+    response = Response(data, mimetype=meta["content_type"])
+    # Never rendered inline.
+    from urllib.parse import quote
+
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(meta['name'])}"
+    return response
+
+
+def _bid_action(bid_id: int, action, message: str):
+    bid = _own_bid(bid_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action(db.session, bid, user=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("bids.edit", tender_id=bid.tender_id))
+
+
+@bp.route("/<int:bid_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(bid_id: int):
+    return _bid_action(bid_id, services.withdraw, _("投标已撤回。截止前可以重新提交。"))
+
+
+@bp.route("/<int:bid_id>/confirm", methods=["POST"])
+@login_required
+def confirm(bid_id: int):
+    return _bid_action(bid_id, services.confirm, _("已确认投标继续有效。"))
+
+
+@bp.route("/<int:bid_id>/receipts/<int:number>")
+@login_required
+def receipt(bid_id: int, number: int):
+    bid = _own_bid(bid_id)
+    version = db.session.scalar(select(BidVersion).where(BidVersion.bid_id == bid.id, BidVersion.number == number,
+                                                         BidVersion.kind == VersionKind.SUBMISSION))
+    if version is None:
+        abort(404)
+    tender = db.session.get(Tender, bid.tender_id)
+    text = "\n".join([
+        _("投标回执"),
+        f"{_('项目')}: {tender.public_number} {tender.title}",
+        f"{_('投标人')}: {bid.organization.name} ({bid.organization.credit_code})",
+        f"{_('版本')}: {version.number}",
+        f"{_('提交时间（北京时间）')}: {localtime(version.submitted_at).strftime('%Y-%m-%d %H:%M:%S')}",
+        f"{_('提交时间（UTC）')}: {as_utc(version.submitted_at).isoformat()}",
+        f"SHA-256: {version.digest}",
+        "",
+    ])
+    response = Response(text, mimetype="text/plain; charset=utf-8")
+    response.headers["Content-Disposition"] = f"attachment; filename=receipt-{bid.id}-{version.number}.txt"
+    return response
