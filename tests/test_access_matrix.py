@@ -323,7 +323,7 @@ def _tender_world(app, session, org, member, item) -> dict[str, int]:
     session.add(doc)
     question = tender_services.ask(session, tender, organization=org, user=member, text="问题", now=builders.utcnow(),
                                    rules=builders.rules())
-    bid = bid_services.get_or_create(session, tender, org)
+    bid = bid_services.get_or_create(session, tender, org, today=builders.TODAY)
     bid_file = bid_services.add_file(session, bid, filename="a.pdf", data=builders.PDF, max_bytes=10**6,
                                      max_count=5, limits=builders.limits(), sealer=builders.sealer())
     content = bid_services.read_draft(bid, builders.sealer())

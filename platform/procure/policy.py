@@ -265,10 +265,31 @@ def can_manage_workdays(user: User | None) -> bool:
 # public opening record (``can_view_opening_record``).
 
 
+def township_ids(user: User | None) -> set[int]:
+    """The townships a township officer works for."""
+    if not _authenticated(user):
+        return set()
+    return {r.division_id for r in user.roles if r.role == Role.TOWNSHIP_OFFICER and r.division_id}
+
+
+def township_county_ids(user: User | None) -> set[int]:
+    """The counties of the townships a township officer works for."""
+    if not _authenticated(user):
+        return set()
+    return {r.division.parent_id for r in user.roles
+            if r.role == Role.TOWNSHIP_OFFICER and r.division is not None and r.division.parent_id}
+
+
+def is_township_officer(user: User | None) -> bool:
+    return bool(township_ids(user))
+
+
 def can_draft_tender(user: User | None, township) -> bool:
     """County officers draft for every township of their county; a township
     officer drafts for their own township (a county officer publishes)."""
-    return can_act_for_township(user, township)
+    if township is None:
+        return False
+    return township.id in township_ids(user) or township.parent_id in officer_county_ids(user)
 
 
 def can_manage_tender(user: User | None, tender) -> bool:
@@ -292,10 +313,11 @@ def can_view_opening_record(tender) -> bool:
     return tender.opened_at is not None and tender.status in ("opened", "failed", "cancelled")
 
 
-def can_ask_question(user: User | None, organization) -> bool:
+def can_ask_question(user: User | None, organization, *, today) -> bool:
+    """Members of a verified organization that may bid (today, a local date)."""
     from procure.organizations.services import bid_eligibility
 
-    return is_org_member(user, organization) and bid_eligibility(organization)[0]
+    return is_org_member(user, organization) and bid_eligibility(organization, today=today)[0]
 
 
 def can_manage_bid(user: User | None, bid) -> bool:

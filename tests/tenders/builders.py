@@ -20,6 +20,7 @@ from tests import factories
 
 TOWNSHIP = "371321101"
 PRICE = Decimal("123456.78")
+TODAY = date.today()  # eligibility date (suspensions); the tests' organizations are not suspended
 
 
 def rules() -> tenders.Rules:
@@ -83,7 +84,7 @@ def bidder(county_code: str = "371321"):
 def submitted_bid(tender: Tender, *, price: Decimal = PRICE, technical: str = "技术方案：每周上门两次",
                   attachment: bytes | None = None, who=None):
     org, member = who or bidder()
-    bid = bids.get_or_create(db.session, tender, org)
+    bid = bids.get_or_create(db.session, tender, org, today=TODAY)
     if attachment is not None:
         bids.add_file(db.session, bid, filename="方案.pdf", data=attachment, max_bytes=10**7, max_count=10,
                       limits=limits(), sealer=sealer())

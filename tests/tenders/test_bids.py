@@ -160,7 +160,7 @@ def test_sealed_content_moved_to_another_bid_does_not_open(session):
 def test_submission_after_the_deadline_is_refused_and_stores_nothing(session):
     tender = b.published()
     org, member = b.bidder()
-    bid = bids.get_or_create(session, tender, org)
+    bid = bids.get_or_create(session, tender, org, today=b.TODAY)
     content = bids.BidContent(price=Decimal("1000"), technical="方案", declarations={k: True for k in bids.DECLARATIONS})
     bids.save_draft(session, bid, content, sealer=b.sealer())
     session.commit()
@@ -186,7 +186,7 @@ def test_withdrawal_and_revision_after_the_deadline_are_refused(session):
 def test_submission_after_the_opening_is_refused(session):
     tender = b.published()
     org, member = b.bidder()
-    bid = bids.get_or_create(session, tender, org)
+    bid = bids.get_or_create(session, tender, org, today=b.TODAY)
     session.commit()
     b.pass_deadline(tender)
     _advance()
@@ -197,7 +197,7 @@ def test_submission_after_the_opening_is_refused(session):
 def test_bid_rules_price_declarations_proposal(session):
     tender = b.published()
     org, member = b.bidder()
-    bid = bids.get_or_create(session, tender, org)
+    bid = bids.get_or_create(session, tender, org, today=b.TODAY)
     cases = [
         (bids.BidContent(price=None, technical="x", declarations={k: True for k in bids.DECLARATIONS}), "price"),
         (bids.BidContent(price=Decimal("190000"), technical="x",
@@ -216,14 +216,14 @@ def test_bid_rules_price_declarations_proposal(session):
 def test_who_may_bid(session):
     tender = b.published()
     other_county = factories.organization("371302")
-    assert not bids.may_bid(tender, other_county)[0]
+    assert not bids.may_bid(tender, other_county, today=b.TODAY)[0]
     lawyer_only = factories.organization(org_type="individual")
-    assert not bids.may_bid(tender, lawyer_only)[0]
+    assert not bids.may_bid(tender, lawyer_only, today=b.TODAY)[0]
     pending = factories.organization(status="pending")
-    assert not bids.may_bid(tender, pending)[0]
+    assert not bids.may_bid(tender, pending, today=b.TODAY)[0]
     with pytest.raises(DomainError):
-        bids.get_or_create(session, tender, pending)
-    assert bids.may_bid(tender, b.bidder()[0])[0]
+        bids.get_or_create(session, tender, pending, today=b.TODAY)
+    assert bids.may_bid(tender, b.bidder()[0], today=b.TODAY)[0]
 
 
 def test_unconfirmed_bid_after_an_amendment_is_not_counted(session):
@@ -337,7 +337,7 @@ def _add(session, bid, data, name="x.pdf", max_bytes=10**6):
 def test_attachment_types_are_checked_by_content(session):
     tender = b.published()
     org, _ = b.bidder()
-    bid = bids.get_or_create(session, tender, org)
+    bid = bids.get_or_create(session, tender, org, today=b.TODAY)
     _add(session, bid, _docx(), "方案.docx")
     from openpyxl import Workbook
 
@@ -358,7 +358,7 @@ def test_attachment_types_are_checked_by_content(session):
 def test_decompression_bomb_and_size_limits(session):
     tender = b.published()
     org, _ = b.bidder()
-    bid = bids.get_or_create(session, tender, org)
+    bid = bids.get_or_create(session, tender, org, today=b.TODAY)
     bomb = _docx({"word/media/zeros.bin": b"\0" * (50 * 1024 * 1024)})
     assert len(bomb) < 200 * 1024
     with pytest.raises(DomainError) as info:
@@ -382,7 +382,7 @@ def test_concurrent_submissions_at_the_deadline(app, session, database_url):
     prepared = []
     for i in range(24):
         org, member = b.bidder()
-        bid = bids.get_or_create(session, tender, org)
+        bid = bids.get_or_create(session, tender, org, today=b.TODAY)
         content = bids.BidContent(price=Decimal(1000 + i), technical="方案",
                                   declarations={k: True for k in bids.DECLARATIONS})
         bids.save_draft(session, bid, content, sealer=b.sealer())

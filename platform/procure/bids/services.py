@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -47,10 +47,11 @@ class Sealer:
 
     keys: Mapping[str, bytes]
     key_id: str
+    timezone: str = "Asia/Shanghai"  # for the local date of eligibility checks
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sealer:
-        return cls(keys=config["SEAL_KEYS"], key_id=config["SEAL_KEY_ID"])
+        return cls(keys=config["SEAL_KEYS"], key_id=config["SEAL_KEY_ID"], timezone=config["TIMEZONE"])
 
     def seal(self, data: bytes, aad: str) -> bytes:
         return sealing.seal(data, aad=aad, keys=self.keys, key_id=self.key_id)
@@ -96,10 +97,10 @@ class DeadlinePassed(DomainError):
 # --- eligibility ------------------------------------------------------------------
 
 
-def may_bid(tender: Tender, organization: Organization | None) -> tuple[bool, Any]:
+def may_bid(tender: Tender, organization: Organization | None, *, today: date) -> tuple[bool, Any]:
     """Whether the organization may bid on the tender: eligible, verified, not
     suspended, of one of the tender's undertaker types, of its county."""
-    ok, reason = bid_eligibility(organization)
+    ok, reason = bid_eligibility(organization, today=today)
     if not ok:
         return False, reason
     if organization.county_id != tender.county_id:
@@ -121,10 +122,10 @@ def _file_aad(bid_id: int, file_id: int) -> str:
     return f"bid:{bid_id}:file:{file_id}"
 
 
-def get_or_create(session: Session, tender: Tender, organization: Organization) -> Bid:
+def get_or_create(session: Session, tender: Tender, organization: Organization, *, today: date) -> Bid:
     bid = session.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.organization_id == organization.id))
     if bid is None:
-        ok, reason = may_bid(tender, organization)
+        ok, reason = may_bid(tender, organization, today=today)
         if not ok:
             raise DomainError(reason)
         bid = Bid(tender_id=tender.id, organization=organization, status=BidStatus.DRAFT)
@@ -247,7 +248,7 @@ def submit(session: Session, bid: Bid, *, user: User, sealer: Sealer) -> Receipt
     """Submit (or revise) the bid from its draft: a new sealed version with its
     receipt. Only the latest submitted version counts."""
     tender, now = _lock_for_bidding(session, bid)
-    ok, reason = may_bid(tender, bid.organization)
+    ok, reason = may_bid(tender, bid.organization, today=localtime(now, sealer.timezone).date())
     if not ok:
         raise DomainError(reason)
     content = read_draft(bid, sealer)

@@ -18,6 +18,7 @@ from procure.organizations.models import Organization
 from procure.tenders import queries as tender_queries
 from procure.tenders.models import Tender, TenderStatus
 from procure.timeutil import as_utc, localtime, utcnow
+from procure.viewkit import act, found, submit
 
 bp = Blueprint("bids", __name__, url_prefix="/bids")
 
@@ -29,6 +30,12 @@ def sealer() -> services.Sealer:
 def archive_limits() -> files.ArchiveLimits:
     c = current_app.config
     return files.ArchiveLimits(c["ARCHIVE_MAX_UNCOMPRESSED_BYTES"], c["ARCHIVE_MAX_ENTRIES"], c["ARCHIVE_MAX_RATIO"])
+
+
+def _today():
+    from procure.organizations.services import local_today
+
+    return local_today(current_app.config["TIMEZONE"])
 
 
 def _organization() -> Organization:
@@ -52,8 +59,8 @@ def index():
     own = list(db.session.scalars(select(Bid).where(Bid.organization_id == org.id).order_by(Bid.id.desc())))
     tenders = {t.id: t for t in db.session.scalars(select(Tender).where(Tender.id.in_([b.tender_id for b in own])))}
     open_ = [t for t in tender_queries.open_tenders(db.session, tender_queries.OpenFilter())
-             if services.may_bid(t, org)[0]]
-    eligible, reason = services.bid_eligibility(org)
+             if services.may_bid(t, org, today=_today())[0]]
+    eligible, reason = services.bid_eligibility(org, today=_today())
     return render_template("bids/index.html", organization=org, bids=own, tenders=tenders, open_tenders=open_,
                            eligible=eligible, reason=reason, now=utcnow(), remaining=tender_queries.remaining)
 
@@ -69,34 +76,29 @@ def edit(tender_id: int):
     if bid is None and not policy.is_org_member(current_user, org):
         abort(404)
     form = forms.BidForm()
-    if form.validate_on_submit():
-        if tender.status != TenderStatus.TENDERING:
-            flash(_("该项目已不接受投标。"), "danger")
-            return redirect(url_for("bids.edit", tender_id=tender.id))
-        try:
-            bid = bid or services.get_or_create(db.session, tender, org)
-            price = services.tender_services.parse_money(form.price.data, field_name="price")
-            content = services.read_draft(bid, sealer())
-            content.price, content.technical, content.team = price, form.technical.data or "", form.team.data or ""
-            content.declarations = {k: bool(getattr(form, k).data) for k in services.DECLARATIONS}
-            services.save_draft(db.session, bid, content, sealer=sealer())
-            receipt = None
-            if form.submit.data:
-                receipt = services.submit(db.session, bid, user=current_user, sealer=sealer())
-        except DomainError as exc:
-            db.session.rollback()
-            field = getattr(form, exc.field or "", None)
-            if field is not None and hasattr(field, "errors"):
-                field.errors = list(field.errors) + [str(exc.message)]
-            else:
-                flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            if receipt is not None:
-                flash(_("投标已提交。回执摘要：%(d)s", d=receipt.digest), "success")
-            else:
-                flash(_("草稿已保存（已加密保存）。"), "success")
-            return redirect(url_for("bids.edit", tender_id=tender.id))
+
+    def save():
+        nonlocal bid
+        bid = bid or services.get_or_create(db.session, tender, org, today=_today())
+        price = services.tender_services.parse_money(form.price.data, field_name="price")
+        content = services.read_draft(bid, sealer())
+        content.price, content.technical, content.team = price, form.technical.data or "", form.team.data or ""
+        content.declarations = {k: bool(getattr(form, k).data) for k in services.DECLARATIONS}
+        services.save_draft(db.session, bid, content, sealer=sealer())
+        if form.submit.data:
+            return services.submit(db.session, bid, user=current_user, sealer=sealer())
+        return None
+
+    def message(receipt):
+        if receipt is not None:
+            return _("投标已提交。回执摘要：%(d)s", d=receipt.digest)
+        return _("草稿已保存（已加密保存）。")
+
+    if submit(form, save, success=message, fallback="price"):
+        return redirect(url_for("bids.edit", tender_id=tender.id))
+    if request.method == "POST":
+        db.session.expire_all()
+        bid = db.session.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.organization_id == org.id))
     content = services.read_draft(bid, sealer()) if bid is not None else services.BidContent()
     if request.method == "GET":
         form.price.data = str(content.price) if content.price is not None else ""
@@ -110,7 +112,7 @@ def edit(tender_id: int):
             attachments.append((file_id, meta))
     versions = list(db.session.scalars(select(BidVersion).where(BidVersion.bid_id == bid.id)
                                        .order_by(BidVersion.number))) if bid else []
-    ok, reason = services.may_bid(tender, org)
+    ok, reason = services.may_bid(tender, org, today=_today())
     return render_template("bids/edit.html", tender=tender, bid=bid, form=form, file_form=forms.FileForm(),
                            action_form=forms.ActionForm(), attachments=attachments, versions=versions,
                            may_bid=ok, reason=reason, now=utcnow(), remaining=tender_queries.remaining,
@@ -123,21 +125,11 @@ def edit(tender_id: int):
 def upload(bid_id: int):
     bid = _own_bid(bid_id)
     form = forms.FileForm()
-    if form.validate_on_submit():
-        limit = current_app.config["BID_ATTACHMENT_MAX_BYTES"]
-        data = form.file.data.read(limit + 1)
-        try:
-            services.add_file(db.session, bid, filename=form.file.data.filename, data=data, max_bytes=limit,
-                              max_count=current_app.config["BID_ATTACHMENT_MAX_COUNT"], limits=archive_limits(),
-                              sealer=sealer())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("附件已加密保存。"), "success")
-    else:
-        flash(_("请选择文件。"), "danger")
+    limit = current_app.config["BID_ATTACHMENT_MAX_BYTES"]
+    submit(form, lambda: services.add_file(
+        db.session, bid, filename=form.file.data.filename, data=form.file.data.read(limit + 1), max_bytes=limit,
+        max_count=current_app.config["BID_ATTACHMENT_MAX_COUNT"], limits=archive_limits(), sealer=sealer()),
+        success=_("附件已加密保存。"), flash_errors=True)
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
 
@@ -145,15 +137,8 @@ def upload(bid_id: int):
 @login_required
 def remove_file(bid_id: int, file_id: int):
     bid = _own_bid(bid_id)
-    if not forms.ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        services.remove_file(db.session, bid, file_id, sealer=sealer())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        db.session.commit()
+    submit(forms.ActionForm(), lambda: services.remove_file(db.session, bid, file_id, sealer=sealer()),
+           flash_errors=True)
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
 
@@ -175,16 +160,8 @@ def download_file(bid_id: int, file_id: int):
 
 def _bid_action(bid_id: int, action, message: str):
     bid = _own_bid(bid_id)
-    if not forms.ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        action(db.session, bid, user=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        db.session.commit()
-        flash(message, "success")
+    submit(forms.ActionForm(), lambda: action(db.session, bid, user=current_user), success=message,
+           flash_errors=True)
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
 

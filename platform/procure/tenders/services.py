@@ -420,7 +420,7 @@ def ask(session: Session, tender: Tender, *, organization: Organization, user: U
     if tender.status != TenderStatus.TENDERING or tender.enquiry_deadline is None \
             or now >= as_utc(tender.enquiry_deadline):
         raise DomainError(_l("提问已截止。"), field="text")
-    if not bid_eligibility(organization)[0]:
+    if not bid_eligibility(organization, today=rules.local_date(now))[0]:
         raise DomainError(_l("只有已认证机构的成员可以提问。"), field="text")
     text = (text or "").strip()
     if not text or len(text) > QUESTION_MAX:

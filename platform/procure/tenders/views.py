@@ -30,6 +30,7 @@ from procure.tenders.models import (
     TenderStatus,
 )
 from procure.timeutil import as_utc, localtime, utcnow
+from procure.viewkit import act, found, submit
 
 bp = Blueprint("tenders", __name__)
 
@@ -49,10 +50,16 @@ def documents_root() -> Path:
 
 @bp.app_context_processor
 def labels():
-    from procure.catalog.views import undertaker_labels
+    from procure.catalog.forms import undertaker_labels
 
     return {"tender_status_labels": TENDER_STATUS_LABELS, "method_labels": METHOD_LABELS,
             "evaluation_labels": EVALUATION_LABELS, "undertaker_type_labels": undertaker_labels()}
+
+
+def _today():
+    from procure.organizations.services import local_today
+
+    return local_today(current_app.config["TIMEZONE"])
 
 
 def _to_utc(local: datetime | None) -> datetime | None:
@@ -64,14 +71,6 @@ def _to_utc(local: datetime | None) -> datetime | None:
 def _to_local(value: datetime | None) -> datetime | None:
     local = localtime(value, current_app.config["TIMEZONE"])
     return local.replace(tzinfo=None) if local else None
-
-
-def _field_error(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field or "", None)
-    if field is not None and hasattr(field, "errors") and not isinstance(field, str):
-        field.errors = list(field.errors) + [str(exc.message)]
-    else:
-        flash(str(exc.message), "danger")
 
 
 # === public =======================================================================
@@ -108,7 +107,7 @@ def notice(tender_id: int):
 
         organization = db.session.get(Organization, membership.organization_id)
     can_ask = (tender.status == TenderStatus.TENDERING and tender.enquiry_deadline is not None
-               and utcnow() < as_utc(tender.enquiry_deadline) and policy.can_ask_question(current_user, organization))
+               and utcnow() < as_utc(tender.enquiry_deadline) and policy.can_ask_question(current_user, organization, today=_today()))
     return render_template("tenders/notice.html", tender=tender, record=record, now=utcnow(),
                            remaining=queries.remaining, question_form=forms.QuestionForm() if can_ask else None,
                            organization=organization)
@@ -116,9 +115,7 @@ def notice(tender_id: int):
 
 @bp.route("/tenders/<int:tender_id>/documents/<int:doc_id>")
 def document(tender_id: int, doc_id: int):
-    doc = queries.document(db.session, tender_id, doc_id)
-    if doc is None:
-        abort(404)
+    doc = found(queries.document(db.session, tender_id, doc_id))
     tender = doc.tender
     if not (policy.can_view_public_tender(tender) or policy.can_manage_tender(current_user, tender)):
         abort(404)
@@ -132,28 +129,17 @@ def document(tender_id: int, doc_id: int):
 @bp.route("/tenders/<int:tender_id>/questions", methods=["POST"])
 @login_required
 def ask(tender_id: int):
-    tender = db.session.get(Tender, tender_id)
+    tender = found(db.session.get(Tender, tender_id))
     policy.require(policy.can_view_public_tender(tender), hide=True)
     membership = policy.org_membership(current_user)
     from procure.organizations.models import Organization
 
     organization = db.session.get(Organization, membership.organization_id) if membership else None
-    policy.require(policy.can_ask_question(current_user, organization))
+    policy.require(policy.can_ask_question(current_user, organization, today=_today()))
     form = forms.QuestionForm()
-    if form.validate_on_submit():
-        try:
-            services.ask(db.session, tender, organization=organization, user=current_user, text=form.text.data,
-                         now=utcnow(), rules=rules())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("问题已提交，采购人将在法定期限内答复。"), "success")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+    submit(form, lambda: services.ask(db.session, tender, organization=organization, user=current_user,
+                                      text=form.text.data, now=utcnow(), rules=rules()),
+           success=_("问题已提交，采购人将在法定期限内答复。"), flash_errors=True)
     return redirect(url_for("tenders.notice", tender_id=tender_id) + "#questions")
 
 
@@ -183,7 +169,7 @@ def _township_choices(county_id: int) -> list[tuple[int, str]]:
 
 def _fill_choices(form: forms.TenderForm, item) -> None:
     form.township_id.choices = _township_choices(item.catalog.county_id)
-    from procure.catalog.views import undertaker_labels
+    from procure.catalog.forms import undertaker_labels
 
     names = undertaker_labels()
     from wtforms.fields.choices import SelectChoice
@@ -223,9 +209,7 @@ def _form_data(form: forms.TenderForm) -> services.TenderData:
 def manage_new(item_id: int):
     from procure.catalog import queries as catalog_queries
 
-    item = catalog_queries.get_item(db.session, item_id)
-    if item is None:
-        abort(404)
+    item = found(catalog_queries.get_item(db.session, item_id))
     county_id = item.catalog.county_id
     allowed = county_id in policy.officer_county_ids(current_user) or county_id in policy.township_county_ids(current_user)
     policy.require(allowed, hide=True)
@@ -239,16 +223,10 @@ def manage_new(item_id: int):
         form.description.data = item.service_content
         form.undertaker_types.data = list(item.undertaker_types)
         form.mass_org_first.data = item.mass_org_first
-    if form.validate_on_submit():
-        try:
-            tender = services.create_draft(db.session, item, _form_data(form), actor=current_user, rules=rules())
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("草稿已保存。"), "success")
-            return redirect(url_for("tenders.manage_tender", tender_id=tender.id))
+    done = submit(form, lambda: services.create_draft(db.session, item, _form_data(form), actor=current_user,
+                                                      rules=rules()), success=_("草稿已保存。"))
+    if done:
+        return redirect(url_for("tenders.manage_tender", tender_id=done.value.id))
     return render_template("tenders/manage_form.html", form=form, item=item, tender=None)
 
 
@@ -273,16 +251,9 @@ def manage_edit(tender_id: int):
         form.criteria.data = "\n".join(f"{c['name']},{c['weight']}" for c in tender.criteria or [])
         form.budget.data = str(tender.budget) if tender.budget is not None else ""
         form.max_price.data = str(tender.max_price) if tender.max_price is not None else ""
-    if form.validate_on_submit():
-        try:
-            services.update_draft(db.session, tender, _form_data(form), rules=rules())
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("草稿已保存。"), "success")
-            return redirect(url_for("tenders.manage_tender", tender_id=tender.id))
+    if submit(form, lambda: services.update_draft(db.session, tender, _form_data(form), rules=rules()),
+              success=_("草稿已保存。")):
+        return redirect(url_for("tenders.manage_tender", tender_id=tender.id))
     return render_template("tenders/manage_form.html", form=form, item=tender.item, tender=tender)
 
 
@@ -306,21 +277,17 @@ def manage_publish(tender_id: int):
     tender = _managed(tender_id)
     policy.require(policy.can_publish_tender(current_user, tender))
     form = forms.PublishForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.publish(db.session, tender, actor=current_user, now=utcnow(), rules=rules())
-    except services.PublishRefused as exc:
-        db.session.rollback()
-        for violation in exc.violations:
-            flash(str(violation.message), "danger")
-        return redirect(url_for("tenders.manage_tender", tender_id=tender_id))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return redirect(url_for("tenders.manage_tender", tender_id=tender_id))
-    db.session.commit()
-    flash(_("采购公告已发布，项目编号 %(n)s。", n=tender.public_number), "success")
+
+    def publish():
+        try:
+            return services.publish(db.session, tender, actor=current_user, now=utcnow(), rules=rules())
+        except services.PublishRefused as exc:
+            for violation in exc.violations[1:]:  # the first is flashed by act
+                flash(str(violation.message), "danger")
+            raise
+
+    submit(form, publish, success=lambda t: _("采购公告已发布，项目编号 %(n)s。", n=t.public_number),
+           flash_errors=True)
     return redirect(url_for("tenders.manage_tender", tender_id=tender_id))
 
 
@@ -333,29 +300,26 @@ def manage_upload(tender_id: int):
         abort(404)
     if tender.status != TenderStatus.DRAFT:
         policy.require(policy.can_publish_tender(current_user, tender))
-    if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read(current_app.config["TENDER_DOCUMENT_MAX_BYTES"] + 1)
-        try:
-            checked = files.check(data, max_bytes=current_app.config["TENDER_DOCUMENT_MAX_BYTES"],
-                                  limits=archive_limits())
-        except DomainError as exc:
-            flash(str(exc.message), "danger")
-        else:
-            import secrets
-
-            folder = documents_root() / str(tender.id)
-            folder.mkdir(parents=True, exist_ok=True)
-            stored = secrets.token_hex(16) + checked.extension
-            (folder / stored).write_bytes(data)
-            db.session.add(TenderDocument(tender_id=tender.id, filename=clean_original_name(upload.filename),
-                                          content_type=checked.content_type, size=checked.size,
-                                          sha256=checked.sha256, stored_name=stored))
-            db.session.commit()
-            flash(_("文件已上传。"), "success")
-    else:
-        flash(_("请选择文件。"), "danger")
+    submit(form, lambda: _store_document(tender, form.file.data), success=_("文件已上传。"), flash_errors=True)
     return redirect(url_for("tenders.manage_tender", tender_id=tender_id))
+
+
+def _store_document(tender: Tender, upload) -> TenderDocument:
+    import secrets
+
+    limit = current_app.config["TENDER_DOCUMENT_MAX_BYTES"]
+    data = upload.read(limit + 1)
+    checked = files.check(data, max_bytes=limit, limits=archive_limits())
+    folder = documents_root() / str(tender.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = secrets.token_hex(16) + checked.extension
+    (folder / stored).write_bytes(data)
+    doc = TenderDocument(tender_id=tender.id, filename=clean_original_name(upload.filename),
+                         content_type=checked.content_type, size=checked.size, sha256=checked.sha256,
+                         stored_name=stored)
+    db.session.add(doc)
+    db.session.flush()
+    return doc
 
 
 @bp.route("/manage/tenders/<int:tender_id>/amend", methods=["POST"])
@@ -364,29 +328,23 @@ def manage_amend(tender_id: int):
     tender = _managed(tender_id)
     policy.require(policy.can_publish_tender(current_user, tender))
     form = forms.AmendForm()
-    if form.validate_on_submit():
+
+    def amend():
         changes = {}
-        try:
-            if form.description.data and form.description.data.strip() != tender.description:
-                changes["description"] = form.description.data.strip()
-            if form.service_place.data and form.service_place.data.strip() != tender.service_place:
-                changes["service_place"] = form.service_place.data.strip()
-            if form.max_price.data:
-                changes["max_price"] = services.parse_money(form.max_price.data, field_name="max_price")
-            for name in ("enquiry_deadline", "bid_deadline"):
-                value = _to_utc(getattr(form, name).data)
-                if value is not None:
-                    changes[name] = value
-            services.amend(db.session, tender, changes, summary=form.summary.data, actor=current_user,
-                           now=utcnow(), rules=rules())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("更正公告已发布。"), "success")
-    else:
-        flash(_("请说明更正的内容。"), "danger")
+        if form.description.data and form.description.data.strip() != tender.description:
+            changes["description"] = form.description.data.strip()
+        if form.service_place.data and form.service_place.data.strip() != tender.service_place:
+            changes["service_place"] = form.service_place.data.strip()
+        if form.max_price.data:
+            changes["max_price"] = services.parse_money(form.max_price.data, field_name="max_price")
+        for name in ("enquiry_deadline", "bid_deadline"):
+            value = _to_utc(getattr(form, name).data)
+            if value is not None:
+                changes[name] = value
+        return services.amend(db.session, tender, changes, summary=form.summary.data, actor=current_user,
+                              now=utcnow(), rules=rules())
+
+    submit(form, amend, success=_("更正公告已发布。"), flash_errors=True)
     return redirect(url_for("tenders.manage_tender", tender_id=tender_id))
 
 
@@ -396,17 +354,8 @@ def manage_cancel(tender_id: int):
     tender = _managed(tender_id)
     policy.require(policy.can_publish_tender(current_user, tender))
     form = forms.CancelForm()
-    if form.validate_on_submit():
-        try:
-            services.cancel(db.session, tender, reason=form.reason.data, actor=current_user, now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("终止公告已发布。"), "success")
-    else:
-        flash(_("请填写终止的理由（将公开）。"), "danger")
+    submit(form, lambda: services.cancel(db.session, tender, reason=form.reason.data, actor=current_user,
+                                         now=utcnow()), success=_("终止公告已发布。"), flash_errors=True)
     return redirect(url_for("tenders.manage_tender", tender_id=tender_id))
 
 
@@ -415,19 +364,8 @@ def manage_cancel(tender_id: int):
 def manage_answer(tender_id: int, question_id: int):
     tender = _managed(tender_id)
     policy.require(policy.can_publish_tender(current_user, tender))
-    question = queries.question(db.session, tender_id, question_id)
-    if question is None:
-        abort(404)
+    question = found(queries.question(db.session, tender_id, question_id))
     form = forms.AnswerForm()
-    if form.validate_on_submit():
-        try:
-            services.answer(db.session, question, actor=current_user, text=form.text.data, now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("回答已公开发布。"), "success")
-    else:
-        flash(_("请输入回答。"), "danger")
+    submit(form, lambda: services.answer(db.session, question, actor=current_user, text=form.text.data, now=utcnow()),
+           success=_("回答已公开发布。"), flash_errors=True)
     return redirect(url_for("tenders.manage_tender", tender_id=tender_id) + "#questions")

@@ -9,6 +9,7 @@ from procure import policy
 from procure.errors import DomainError
 from procure.extensions import db
 from procure.timeutil import utcnow
+from procure.viewkit import submit
 from procure.workdays import forms, services
 
 bp = Blueprint("workdays", __name__, url_prefix="/admin/workdays")
@@ -42,30 +43,21 @@ def recompute_provisional(session) -> int:
 def index():
     policy.require(policy.can_manage_workdays(current_user))
     form = forms.YearForm()
-    if form.validate_on_submit():
-        try:
-            upload = form.csv_file.data
-            if upload and getattr(upload, "filename", ""):
-                data = upload.read(MAX_CSV_BYTES + 1)
-                if len(data) > MAX_CSV_BYTES:
-                    raise DomainError(_("文件过大。"), field="csv_file")
-                holidays, workdays = services.parse_csv(data)
-            else:
-                holidays = services.parse_days(form.holidays.data, field="holidays")
-                workdays = services.parse_days(form.workdays.data, field="workdays")
-            services.enter_year(db.session, form.year.data, holidays=holidays, workdays=workdays,
-                                actor=current_user)
-            changed = recompute_provisional(db.session)
-        except DomainError as exc:
-            db.session.rollback()
-            field = getattr(form, exc.field or "", None)
-            if field is not None and hasattr(field, "errors"):
-                field.errors = list(field.errors) + [str(exc.message)]
-            else:
-                flash(str(exc.message), "danger")
+
+    def enter():
+        upload = form.csv_file.data
+        if upload and getattr(upload, "filename", ""):
+            data = upload.read(MAX_CSV_BYTES + 1)
+            if len(data) > MAX_CSV_BYTES:
+                raise DomainError(_("文件过大。"), field="csv_file")
+            holidays, workdays = services.parse_csv(data)
         else:
-            db.session.commit()
-            flash(_("%(year)s 年的放假安排已保存，%(n)d 个暂定期限已重新计算。", year=form.year.data, n=changed),
-                  "success")
-            return redirect(url_for("workdays.index"))
+            holidays = services.parse_days(form.holidays.data, field="holidays")
+            workdays = services.parse_days(form.workdays.data, field="workdays")
+        services.enter_year(db.session, form.year.data, holidays=holidays, workdays=workdays, actor=current_user)
+        return recompute_provisional(db.session)
+
+    if submit(form, enter, success=lambda changed: _(
+            "%(year)s 年的放假安排已保存，%(n)d 个暂定期限已重新计算。", year=form.year.data, n=changed)):
+        return redirect(url_for("workdays.index"))
     return render_template("workdays/index.html", form=form, years=services.entered_years(db.session))
