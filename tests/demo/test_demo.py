@@ -60,3 +60,25 @@ def test_demo_leaves_an_existing_catalog_alone(session):
     assert "already present" in demo.load_demo_catalogs(session)[0]
     session.commit()
     assert counts(session) == (1, 0)
+
+
+def test_demo_tenders_in_every_reachable_state(session, app):
+    from procure.bids.models import Bid, OpeningRecord
+    from procure.tenders.models import Tender, TenderStatus
+
+    report = demo.load_demo(session)
+    session.commit()
+    tenders = session.scalars(select(Tender).order_by(Tender.id)).all()
+    states = [t.status for t in tenders]
+    assert states.count(TenderStatus.TENDERING) == 2
+    assert {TenderStatus.OPENED, TenderStatus.FAILED, TenderStatus.CANCELLED, TenderStatus.DRAFT} <= set(states)
+    open_ = [t for t in tenders if t.status == TenderStatus.TENDERING]
+    assert any(t.questions and t.questions[0].answered_at for t in open_)
+    assert any(t.amendments for t in open_)
+    opened = next(t for t in tenders if t.status == TenderStatus.OPENED)
+    assert session.scalar(select(func.count(OpeningRecord.id)).where(OpeningRecord.tender_id == opened.id)) == 3
+    assert session.scalar(select(func.count(Bid.id))) >= 6
+    again = demo.load_demo(session)
+    session.commit()
+    assert "demo tenders: already present" in "\n".join(again)
+    assert session.scalar(select(func.count(Tender.id))) == len(tenders)

@@ -36,6 +36,9 @@ def load_demo(session: Session) -> list[str]:
         report.append(f"demo account {email} / {DEMO_PASSWORD} ({role.value})")
     report.extend(load_demo_catalogs(session))
     report.extend(load_demo_organizations(session))
+    from procure.demo.tenders import load_demo_tenders
+
+    report.extend(load_demo_tenders(session))
     return report
 
 
