@@ -26,7 +26,7 @@ from procure import sealing
 from procure.accounts.models import Role, RoleAssignment, User
 from procure.bids import files
 from procure.bids.models import Bid, BidFile, BidStatus, BidVersion, VersionKind
-from procure.clock import db_now
+from procure.clock import db_now, is_postgresql
 from procure.errors import DomainError
 from procure.notifications.services import notify
 from procure.organizations.models import UNDERTAKER_TYPE, Organization
@@ -148,7 +148,7 @@ def save_draft(session: Session, bid: Bid, content: BidContent, *, sealer: Seale
         content.price = tender_services.parse_money(content.price, field_name="price")
     if len(content.technical) > TEXT_MAX or len(content.team) > TEXT_MAX:
         raise DomainError(_l("内容过长。"), field="technical")
-    owned = set(session.scalars(select(BidFile.id).where(BidFile.bid_id == bid.id)))
+    owned = set(session.scalars(select(BidFile.id).where(BidFile.bid_id == bid.id))) if content.file_ids else set()
     if not set(content.file_ids) <= owned:
         raise DomainError(_l("附件不存在。"), field="file")
     bid.draft_sealed = sealer.seal(content.to_json(), _draft_aad(bid))
@@ -227,27 +227,33 @@ def digest(payload: dict) -> str:
 # --- submitting ------------------------------------------------------------------------
 
 
-def _lock_for_bidding(session: Session, bid: Bid) -> tuple[Tender, datetime]:
-    """Shared lock on the tender, exclusive lock on the bid, then the DB clock."""
+def _lock_for_bidding(session: Session, bid: Bid) -> tuple[Tender, datetime, int]:
+    """Shared lock on the tender (statement 1); then an exclusive lock on the
+    bid with its next version number and the database clock (statement 2,
+    evaluated while the tender lock is held, so the opening, which needs an
+    exclusive lock on the tender, cannot come between this check and the
+    commit). Returns the tender, the DB time and the next version number."""
     tender = tender_services.lock(session, session.get(Tender, bid.tender_id), read=True)
-    session.execute(select(Bid.id).where(Bid.id == bid.id).with_for_update())
     if tender.status != TenderStatus.TENDERING:
         raise DeadlinePassed(_l("投标已截止，该项目已不接受投标。"))
-    now = db_now(session)
+    last = select(func.coalesce(func.max(BidVersion.number), 0)).where(BidVersion.bid_id == Bid.id).scalar_subquery()
+    if is_postgresql(session):
+        last_number, now = session.execute(
+            select(last, func.clock_timestamp()).select_from(Bid).where(Bid.id == bid.id).with_for_update(of=Bid)
+        ).one()
+        now = as_utc(now)
+    else:
+        last_number, now = session.scalar(select(last).select_from(Bid).where(Bid.id == bid.id)), db_now(session)
     if now >= as_utc(tender.bid_deadline):
         raise DeadlinePassed(_l("投标已于 %(deadline)s 截止，提交未被接受。",
                                 deadline=localtime(tender.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")))
-    return tender, now
-
-
-def _next_number(session: Session, bid: Bid) -> int:
-    return (session.scalar(select(func.max(BidVersion.number)).where(BidVersion.bid_id == bid.id)) or 0) + 1
+    return tender, now, last_number + 1
 
 
 def submit(session: Session, bid: Bid, *, user: User, sealer: Sealer) -> Receipt:
     """Submit (or revise) the bid from its draft: a new sealed version with its
     receipt. Only the latest submitted version counts."""
-    tender, now = _lock_for_bidding(session, bid)
+    tender, now, number = _lock_for_bidding(session, bid)
     ok, reason = may_bid(tender, bid.organization, today=localtime(now, sealer.timezone).date())
     if not ok:
         raise DomainError(reason)
@@ -261,7 +267,6 @@ def submit(session: Session, bid: Bid, *, user: User, sealer: Sealer) -> Receipt
     if not all(content.declarations.get(k) for k in DECLARATIONS):
         raise DomainError(_l("必须确认全部声明才能提交。"), field="declarations")
     payload = build_payload(session, tender, bid, content, sealer)
-    number = _next_number(session, bid)
     body = canonical(payload)
     version = BidVersion(bid_id=bid.id, number=number, kind=VersionKind.SUBMISSION, submitted_at=now,
                          digest=hashlib.sha256(body).hexdigest(),
@@ -279,11 +284,10 @@ def submit(session: Session, bid: Bid, *, user: User, sealer: Sealer) -> Receipt
 
 def confirm(session: Session, bid: Bid, *, user: User) -> Receipt:
     """Confirm the submitted bid as it is, after an amendment."""
-    tender, now = _lock_for_bidding(session, bid)
+    tender, now, number = _lock_for_bidding(session, bid)
     if bid.status != BidStatus.SUBMITTED or bid.current_version_id is None:
         raise DomainError(_l("没有已提交的投标可确认。"))
     current = session.get(BidVersion, bid.current_version_id)
-    number = _next_number(session, bid)
     session.add(BidVersion(bid_id=bid.id, number=number, kind=VersionKind.CONFIRMATION, submitted_at=now,
                            digest=current.digest, sealed=None, submitted_by_id=user.id))
     bid.confirmed_amendments = tender.amendment_count
@@ -292,10 +296,9 @@ def confirm(session: Session, bid: Bid, *, user: User) -> Receipt:
 
 
 def withdraw(session: Session, bid: Bid, *, user: User) -> None:
-    tender, now = _lock_for_bidding(session, bid)
+    tender, now, number = _lock_for_bidding(session, bid)
     if bid.status != BidStatus.SUBMITTED:
         raise DomainError(_l("没有已提交的投标可撤回。"))
-    number = _next_number(session, bid)
     session.add(BidVersion(bid_id=bid.id, number=number, kind=VersionKind.WITHDRAWAL, submitted_at=now,
                            digest="", sealed=None, submitted_by_id=user.id))
     bid.status = BidStatus.WITHDRAWN

@@ -95,7 +95,7 @@ def edit(tender_id: int):
         return _("草稿已保存（已加密保存）。")
 
     if submit(form, save, success=message, fallback="price"):
-        return redirect(url_for("bids.edit", tender_id=tender.id))
+        return redirect(url_for("bids.edit", tender_id=tender_id))
     if request.method == "POST":
         db.session.expire_all()
         bid = db.session.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.organization_id == org.id))
