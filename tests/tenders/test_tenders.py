@@ -10,7 +10,7 @@ from procure.errors import DomainError
 from procure.extensions import db
 from procure.notifications.models import Notification
 from procure.tenders import services as tenders
-from procure.tenders.models import TenderStatus
+from procure.tenders.models import Tender, TenderStatus
 from procure.workdays import services as wd
 from tests import factories
 from tests.tenders import builders as b
@@ -206,3 +206,35 @@ def test_passed_provisional_dues_are_not_recomputed(session):
     later = datetime(2027, 1, 7, 2, 0, tzinfo=timezone.utc)
     assert tenders.recompute_provisional_deadlines(session, now=later, rules=b.rules()) == 0
     assert q.answer_due == date(2027, 1, 5)
+
+
+def test_concurrent_publishing_numbers_without_gaps_or_duplicates(app, session, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL (SQLite serialises writers)")
+    import threading
+
+    drafts = [b.draft(NOW).id for _ in range(12)]
+    barrier = threading.Barrier(len(drafts))
+    errors = []
+
+    def publish(tender_id):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                tender = db.session.get(Tender, tender_id)
+                tenders.publish(db.session, tender, actor=None, now=NOW, rules=b.rules())
+                db.session.commit()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=publish, args=(i,)) for i in drafts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    session.expire_all()
+    numbers = sorted(session.scalars(select(Tender.public_number)))
+    assert numbers == [f"371321-2026-{n:04d}" for n in range(1, len(drafts) + 1)]
