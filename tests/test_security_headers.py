@@ -99,7 +99,8 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
 def test_cookies_are_secure_in_production_over_https(tmp_path, monkeypatch):
     monkeypatch.setenv("PROCURE_BASE_URL", "https://procure.example.gov.cn")
     app = create_app({"ENV": "production", "SECRET_KEY": "kP3v9-xQ2mZ7wR4tY8uI1oA6sD5fG0hJ", "INSTANCE_PATH": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}",
+                      "SEAL_KEYS": "k1:" + "A" * 43 + "="})  # production needs a bid sealing key
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
