@@ -122,8 +122,10 @@ def prepare(env: dict) -> dict:
         db.session.commit()
         raw = secrets.token_hex(20)
         clients = []
-        for user, bid in members:
-            cookie = serializer.dumps({"_user_id": user.session_token, "_fresh": True, "csrf_token": raw})
+        tokens = [accounts.start_session(db.session, user) for user, _ in members]  # login sessions
+        db.session.commit()
+        for (user, bid), token in zip(members, tokens):
+            cookie = serializer.dumps({"_user_id": token, "_fresh": True, "csrf_token": raw})
             clients.append({"cookie": cookie, "csrf": csrf_serializer.dumps(raw), "bid_id": bid.id,
                             "user_id": user.id})
         sealed_size = 400

@@ -286,10 +286,6 @@ def load(overrides: dict | None = None) -> dict:
         "TENDER_DOCUMENT_MAX_BYTES": int(_env("TENDER_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024))),
         "BID_ATTACHMENT_MAX_BYTES": int(_env("BID_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
         "BID_ATTACHMENT_MAX_COUNT": int(_env("BID_ATTACHMENT_MAX_COUNT", "10")),
-        # Zip-based documents (DOCX, XLSX): limits against decompression bombs.
-        "ARCHIVE_MAX_UNCOMPRESSED_BYTES": int(_env("ARCHIVE_MAX_UNCOMPRESSED_BYTES", str(100 * 1024 * 1024))),
-        "ARCHIVE_MAX_ENTRIES": int(_env("ARCHIVE_MAX_ENTRIES", "2000")),
-        "ARCHIVE_MAX_RATIO": int(_env("ARCHIVE_MAX_RATIO", "100")),
         # Bid sealing keys: "kid:base64(32 bytes)[,...]"; the current one seals.
         "SEAL_KEY_ID": _env("SEAL_KEY_ID"),
     }

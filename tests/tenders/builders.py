@@ -33,7 +33,7 @@ def sealer() -> bids.Sealer:
 
 def limits() -> files.ArchiveLimits:
     c = current_app.config
-    return files.ArchiveLimits(c["ARCHIVE_MAX_UNCOMPRESSED_BYTES"], c["ARCHIVE_MAX_ENTRIES"], c["ARCHIVE_MAX_RATIO"])
+    return files.ArchiveLimits.from_config(c)
 
 
 def item(county_code: str = "371321") -> Item:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from procure import archives
 from procure.errors import DomainError
 from procure.organizations import documents
 
@@ -20,11 +21,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXTENSIONS = {**documents.EXTENSIONS, DOCX: ".docx", XLSX: ".xlsx"}
 
 
-@dataclass(frozen=True)
-class ArchiveLimits:
-    max_uncompressed: int
-    max_entries: int
-    max_ratio: int
+# The decompression-bomb limits of procure.archives (config ARCHIVE_*).
+ArchiveLimits = archives.Limits
 
 
 @dataclass(frozen=True)
@@ -45,24 +43,17 @@ def _refuse() -> DomainError:
 
 
 def check_archive(data: bytes, limits: ArchiveLimits) -> zipfile.ZipFile:
-    """Open a zip without decompressing it and refuse decompression bombs:
-    too many entries, a declared total size or a compression ratio over the
-    limits. (Minimal check; declared sizes are also enforced while reading,
-    by zipfile itself, which stops at the declared size.)"""
+    """Refuse decompression bombs (``procure.archives``, from the central
+    directory, before anything is inflated) and encrypted entries; then open
+    the archive without decompressing it."""
+    archives.check(data, limits, refuse=lambda message: DomainError(message, field="file"))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, EOFError):
         raise DomainError(_l("文件已损坏（不是有效的 Office 文档）。"), field="file") from None
-    if len(infos) > limits.max_entries:
-        raise DomainError(_l("文档内部文件过多，疑似压缩炸弹，已拒绝。"), field="file")
-    total = sum(info.file_size for info in infos)
-    compressed = sum(info.compress_size for info in infos) or 1
-    if total > limits.max_uncompressed or total / compressed > limits.max_ratio:
-        raise DomainError(_l("文档解压后过大，疑似压缩炸弹，已拒绝。"), field="file")
-    for info in infos:
-        if info.flag_bits & 0x1:
-            raise DomainError(_l("不接受加密的文档。"), field="file")
+    if any(info.flag_bits & 0x1 for info in infos):
+        raise DomainError(_l("不接受加密的文档。"), field="file")
     return archive
 
 

@@ -29,7 +29,7 @@ def sealer() -> services.Sealer:
 
 def archive_limits() -> files.ArchiveLimits:
     c = current_app.config
-    return files.ArchiveLimits(c["ARCHIVE_MAX_UNCOMPRESSED_BYTES"], c["ARCHIVE_MAX_ENTRIES"], c["ARCHIVE_MAX_RATIO"])
+    return files.ArchiveLimits.from_config(c)
 
 
 def _today():

@@ -41,7 +41,7 @@ def rules() -> services.Rules:
 
 def archive_limits() -> files.ArchiveLimits:
     c = current_app.config
-    return files.ArchiveLimits(c["ARCHIVE_MAX_UNCOMPRESSED_BYTES"], c["ARCHIVE_MAX_ENTRIES"], c["ARCHIVE_MAX_RATIO"])
+    return files.ArchiveLimits.from_config(c)
 
 
 def documents_root() -> Path:
