@@ -203,11 +203,6 @@ def prune_broker() -> list[str] | None:
 
 
 @celery.task(name="workers.tasks.advance_tenders")
-def advance_tenders() -> dict | None:
-    """Advance the due tenders (periodic, every minute; never overlapping)."""
-    from procure.tenders.cli import run_advance
-
-    with periodic_lock("advance_tenders", timeout=600) as acquired:
-        if not acquired:
-            return None
-        return {str(k): v for k, v in run_advance().items()}
+def advance_tenders() -> list[str] | None:
+    """Open the due tenders (periodic, every minute; never overlapping)."""
+    return _run_job("advance_tenders", timeout=600)

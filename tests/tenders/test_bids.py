@@ -428,3 +428,13 @@ def test_concurrent_submissions_at_the_deadline(app, session, database_url):
     assert _advance() == {tender.id: "opened"}
     entries = session.scalars(select(OpeningRecord).where(OpeningRecord.tender_id == tender.id)).all()
     assert sorted(e.digest for e in entries) == sorted(r.digest for r in accepted)  # none lost
+
+
+def test_the_beat_job_opens_due_tenders(app, session):
+    from procure import jobs
+
+    tender = b.published()
+    b.pass_deadline(tender)
+    assert jobs.run("advance_tenders", session, now=utcnow(), config=app.config, dry_run=False) == [
+        f"tender {tender.id}: failed"]
+    assert jobs.run("advance_tenders", session, now=utcnow(), config=app.config, dry_run=False) == ["nothing due"]

@@ -125,6 +125,17 @@ def officer_digest(session: Session, *, now: datetime, config: Mapping[str, Any]
                                       commit=_committer(session, dry_run)).lines
 
 
+def advance_tenders(session: Session, *, now: datetime, config: Mapping[str, Any], dry_run: bool) -> list[str]:
+    """Open the tenders whose bid deadline has passed, by the database clock
+    (``now`` is not used: the deadline is the database server's)."""
+    from procure.clock import db_now
+    from procure.tenders import services as tenders
+
+    results = tenders.advance_due(session, now=db_now(session), keys=config["SEAL_KEYS"])
+    _committer(session, dry_run)()
+    return [f"tender {tender_id}: {status}" for tender_id, status in sorted(results.items())] or ["nothing due"]
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -138,6 +149,7 @@ JOBS: dict[str, Job] = {
         Job("plan_reminders", "bid deadline reminders at REMINDER_OFFSETS_HOURS", plan_reminders),
         Job("alerts_digest", "yesterday's new tenders, to members who chose a daily digest", alerts_digest),
         Job("officer_digest", "officers' daily digest of due work", officer_digest),
+        Job("advance_tenders", "opens the tenders whose bid deadline has passed (sealed bids)", advance_tenders),
     )
 }
 
