@@ -1,7 +1,7 @@
 """workdays: the official working calendar, seeded from chinesecalendar (2004-2026)
 
 Revision ID: 0009
-Revises: 0012
+Revises: 0015
 Create Date: 2026-11-28 10:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0012"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
