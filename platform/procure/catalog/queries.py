@@ -128,7 +128,7 @@ def public_history(session: Session, county_id: int) -> list[Catalog]:
         session.scalars(
             select(Catalog)
             .where(Catalog.county_id == county_id, Catalog.status != CatalogStatus.DRAFT)
-            .options(joinedload(Catalog.county), raiseload("*", sql_only=True))
+            .options(_county_chain(), raiseload("*", sql_only=True))
             .order_by(Catalog.year.desc(), Catalog.version.desc())
         )
     )
