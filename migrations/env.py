@@ -84,6 +84,11 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # Search indexes made by migration 0011, not by the models: never dropped
+    # by autogenerate.
+    from procure.catalog.search import include_object
+
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

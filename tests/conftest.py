@@ -102,10 +102,11 @@ def app(database_url, tmp_path_factory, smtp_server):
 
 @pytest.fixture
 def app_ctx(app):
-    from procure.extensions import limiter
+    from procure.extensions import cache, limiter
 
     with app.app_context():
         limiter.reset()  # rate-limit counters (login lockouts) never leak between tests
+        cache.clear()  # nor cached pages
         yield
         db.session.rollback()
         _truncate()

@@ -54,8 +54,12 @@ def commands(host: str, port: int, schedule_file: Path, loglevel: str, web_worke
     return {
         "web": [
             python, "-m", "gunicorn", "procure:create_app()",
-            # Process workers, not threads: CPython 3.11.7 here segfaults in the
-            # garbage collector under threaded rendering (seen with --threads 8).
+            # Process workers, not threads. CPython 3.11 (3.11.7 and Debian's
+            # 3.11.2 alike, 3.12.1 not) can segfault in the garbage collector
+            # after heavy ORM loads in a request, with or without threads and
+            # with no third-party C extension loaded (bench/web_load.py --soak);
+            # a sync worker that dies takes one request with it, and gunicorn
+            # replaces it.
             "--bind", f"{host}:{port}", "--workers", str(web_workers), "--worker-class", "sync",
             "--access-logfile", "-", "--graceful-timeout", "5", "--no-control-socket",
         ],

@@ -288,6 +288,23 @@ def load(overrides: dict | None = None) -> dict:
         "BID_ATTACHMENT_MAX_COUNT": int(_env("BID_ATTACHMENT_MAX_COUNT", "10")),
         # Bid sealing keys: "kid:base64(32 bytes)[,...]"; the current one seals.
         "SEAL_KEY_ID": _env("SEAL_KEY_ID"),
+        # Server-side cache of rendered public pages (procure.caching): a Redis URL
+        # in production (default: the broker's, when it is Redis); otherwise files
+        # in instance/cache, shared by every web process (an in-memory cache would
+        # be per process and miss the invalidation done by another one); "null"
+        # turns it off.
+        "CACHE_URL": _env("CACHE_URL")
+        or (broker_url if broker_url.startswith(("redis://", "rediss://")) else "filesystem"),
+        "CACHE_DIR": _env("CACHE_DIR") or str(instance / "cache"),
+        # Seconds a rendered page stays in the server-side cache (entries are keyed
+        # by the catalog publication, so publishing never serves a stale page).
+        "CACHE_PAGE_TIMEOUT": int(_env("CACHE_PAGE_TIMEOUT", "3600")),
+        # Cache-Control max-age (seconds) of anonymous public pages: lists that
+        # change (home, current catalog, search, directory) and published versions.
+        "HTTP_MAX_AGE_LIST": int(_env("HTTP_MAX_AGE_LIST", "60")),
+        "HTTP_MAX_AGE_VERSION": int(_env("HTTP_MAX_AGE_VERSION", "600")),
+        # Public catalog pages: items per page of search results and category lists.
+        "CATALOG_PAGE_SIZE": int(_env("CATALOG_PAGE_SIZE", "50")),
     }
     config.update(overrides)
     if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):

@@ -81,6 +81,10 @@ def init_app(app: Flask) -> None:
 
     security.init_app(app)  # security headers on every response
 
+    from procure import caching
+
+    caching.init_app(app)  # server-side page cache, conditional requests
+
 
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l

@@ -260,11 +260,17 @@ def test_category_listing(client):
     assert "<details" in text(unknown)
 
 
-def test_large_catalog_tree_links_to_category_lists(client, monkeypatch):
+def test_large_catalog_tree_links_to_category_lists(app, client, monkeypatch):
+    """Above CATALOG_TREE_INLINE_ITEMS items: levels 1 and 2 with counts, each level-2
+    category linking to the (paged) list of its items."""
+    from procure.extensions import cache
+
     factories.catalog_with_items(YINAN, 2026)
-    monkeypatch.setitem(client.application.config, "CATALOG_TREE_INLINE_ITEMS", 3)
+    monkeypatch.setitem(app.config, "CATALOG_TREE_INLINE_ITEMS", 3)
     html = text(client.get("/counties/371321"))
-    assert 'href="/items/' not in html
-    assert 'href="/counties/371321?cat=A0101">查看本目录的 1 个服务事项' in html
-    monkeypatch.setitem(client.application.config, "CATALOG_TREE_INLINE_ITEMS", 4)
+    assert 'href="/items/' not in html and "level-3" not in html
+    assert 'href="/counties/371321?cat=A01">查看本目录的 2 个服务事项' in html
+    assert 'href="/counties/371321?cat=B01">查看本目录的 1 个服务事项' in html
+    monkeypatch.setitem(app.config, "CATALOG_TREE_INLINE_ITEMS", 4)
+    cache.clear()  # rendered pages are cached; the setting is not part of their key
     assert text(client.get("/counties/371321")).count('href="/items/') == 4

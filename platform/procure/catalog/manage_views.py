@@ -178,11 +178,12 @@ def manage_catalog(catalog_id: int):
             abort(404)
         focus = _category_of(catalog, cat)
         # A level-1 category of a large catalog is still shown as an outline.
-        tree, mode = [focus], ("outline" if focus.level == 1 and large else "focus")
+        mode = "outline" if focus.level == 1 and large else "focus"
+        tree = queries.editor_tree(db.session, catalog, root=focus, outline=mode == "outline")
     elif large:
-        tree, mode = queries.root_categories(db.session, catalog), "outline"
+        tree, mode = queries.editor_tree(db.session, catalog, outline=True), "outline"
     else:
-        tree, mode = queries.categories_tree(db.session, catalog), "full"
+        tree, mode = queries.editor_tree(db.session, catalog), "full"
     return render_template(
         "catalog/manage_catalog.html",
         catalog=catalog,

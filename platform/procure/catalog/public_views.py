@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext
 
-from procure import inputs, policy
+from procure import caching, paging, policy
 from procure.catalog import queries, years
 from procure.catalog.blueprint import bp
 from procure.catalog.forms import undertaker_labels
@@ -17,7 +17,6 @@ from procure.extensions import db
 from procure.geo import queries as geo_queries
 from procure.viewkit import found
 
-PUBLIC_PAGE_SIZE = 50
 SEARCH_MAX_CHARS = 100
 CATEGORY_CODE_MAX = 16
 
@@ -60,10 +59,6 @@ def _public_filter() -> tuple[queries.ItemFilter, list[str]]:
     return queries.ItemFilter(q=q, undertaker_type=undertaker_type, mass_org_first=mass_org_first), problems
 
 
-def _page_number() -> int:
-    return inputs.int_arg("page", 1, minimum=1) or 1
-
-
 def _url_with(**changes) -> str:
     """This page's URL with some query arguments changed (None removes one)."""
     args = {k: v for k, v in request.args.items() if k not in changes}
@@ -72,56 +67,76 @@ def _url_with(**changes) -> str:
 
 
 def _render_public_catalog(catalog: Catalog):
+    """The public page of a catalog version: its tree (levels 1 and 2 with counts for
+    a large catalog), or one page of search results / of a category's items. A fixed
+    number of queries whatever the size of the catalog; templates load nothing."""
     policy.require(policy.can_browse_public_catalog(catalog), hide=True)
     county = catalog.county
     flt, problems = _public_filter()
-    category = None
+    category_steps = []
     category_code = request.args.get("cat", "").strip()[:CATEGORY_CODE_MAX]
     if category_code:
-        category = queries.category_by_code(db.session, catalog, category_code)
-        if category is None:
+        category_steps = queries.public_category_path(db.session, catalog, category_code)
+        if not category_steps:
             problems.append(gettext("该目录版本中没有编号为 %(code)s 的目录，已忽略。", code=category_code))
+    category = category_steps[-1] if category_steps else None
     filtering = bool(flt.q or flt.undertaker_type or flt.mass_org_first or category)
-    counts = queries.item_counts(db.session, catalog)
-    results = queries.ItemPage(items=[], total=0, page=1, pages=1)
+    outline = results = None
     if filtering:
         results = queries.search_page(
-            db.session, catalog, flt, within=category, page=_page_number(), per_page=PUBLIC_PAGE_SIZE
+            db.session, catalog, flt, category_id=category.id if category else None,
+            number=paging.page_number(request.args), per_page=current_app.config["CATALOG_PAGE_SIZE"],
         )
-    tree = [] if filtering else queries.categories_tree(db.session, catalog)
-    history = queries.published_catalogs_of(db.session, county.id)
+        total_items = queries.item_total(db.session, catalog)
+    else:
+        outline = queries.public_outline(
+            db.session, catalog, inline_max=current_app.config["CATALOG_TREE_INLINE_ITEMS"]
+        )
+        total_items = outline.total_items
+    # The county's public history, once: the years, this year's versions, the
+    # year's current version, the applicable and the next catalog are read from it.
+    history = queries.public_history(db.session, county.id)
+    published = [v for v in history if v.status == CatalogStatus.PUBLISHED]
+    versions = [v for v in history if v.year == catalog.year]
     current = None
     if catalog.status == CatalogStatus.SUPERSEDED:
-        current = queries.current_published(db.session, county.id, catalog.year)
-    total_items = queries.item_total(db.session, catalog)
+        current = next((v for v in versions if v.status == CatalogStatus.PUBLISHED), None)
     year = years.this_year()
+    later = [v for v in published if v.year > year]
     return render_template(
         "catalog/public_catalog.html",
         county=county,
         catalog=catalog,
-        tree=tree,
-        counts=counts,
+        outline=outline,
         total_items=total_items,
         flt=flt,
         filtering=filtering,
         category=category,
-        inline_items=total_items <= current_app.config["CATALOG_TREE_INLINE_ITEMS"],
+        category_steps=category_steps,
         problems=problems,
-        results=results.items,
-        total_results=results.total,
-        page=results.page,
-        pages=results.pages,
+        results=results,
         page_url=lambda number: _url_with(page=str(number)),
         url_without_category=lambda: _url_with(cat=None, page=None),
         open_all=request.args.get("open") == "all",
         years=queries.one_version_per_year(history),
-        versions=[v for v in history if v.year == catalog.year],
+        versions=versions,
         current=current,
-        newest=queries.county_catalog(db.session, county.id, year),
-        upcoming=queries.next_catalog(db.session, county.id, year),
+        newest=queries.applicable(published, year),
+        upcoming=min(later, key=lambda v: v.year) if later else None,
         period=years.period(catalog, year),
         labels=undertaker_labels(),
         form_action=request.path,
+    )
+
+
+def _cached(render, max_age_setting: str):
+    """A public catalog page through the caches (procure.caching), keyed by the URL,
+    the language, the year (which catalog applies) and the catalog generation: any
+    new publication is a new key, and a cache hit runs no query."""
+    generation = caching.catalog_generation()
+    return caching.public_page(
+        render, parts=("catalogs", generation, years.this_year()),
+        last_modified=caching.generation_time(generation), max_age=current_app.config[max_age_setting],
     )
 
 
@@ -129,37 +144,44 @@ def _render_public_catalog(catalog: Catalog):
 def county(code: str):
     """The county's current catalog: the published version of the current year
     (a later year's published catalog does not replace it before its year)."""
-    county = found(geo_queries.county_by_code(db.session, code))
-    return _render_public_catalog(found(queries.county_catalog(db.session, county.id, years.this_year())))
+    def render():
+        county = found(geo_queries.county_by_code(db.session, code))
+        return _render_public_catalog(found(queries.county_catalog(db.session, county.id, years.this_year())))
+
+    return _cached(render, "HTTP_MAX_AGE_LIST")
 
 
 @bp.route("/counties/<code>/<int:year>")
 def county_year(code: str, year: int):
     """The published version of one year of the county's catalog."""
-    county = found(geo_queries.county_by_code(db.session, code))
-    return _render_public_catalog(found(queries.current_published(db.session, county.id, year)))
+    return _cached(lambda: _render_public_catalog(found(queries.public_current(db.session, code, year))),
+                   "HTTP_MAX_AGE_LIST")
 
 
 @bp.route("/catalogs/<int:catalog_id>")
 def public_catalog(catalog_id: int):
     """One catalog version, published or superseded (stable link to that version)."""
-    return _render_public_catalog(found(queries.get_catalog(db.session, catalog_id)))
+    return _cached(lambda: _render_public_catalog(found(queries.public_catalog(db.session, catalog_id))),
+                   "HTTP_MAX_AGE_VERSION")
 
 
 @bp.route("/items/<int:item_id>")
 def public_item(item_id: int):
-    item = found(queries.get_item(db.session, item_id))
-    catalog = item.catalog
-    policy.require(policy.can_browse_public_catalog(catalog), hide=True)
-    current = None
-    if catalog.status == CatalogStatus.SUPERSEDED:
-        current = queries.current_published(db.session, catalog.county_id, catalog.year)
-    return render_template(
-        "catalog/public_item.html",
-        item=item,
-        catalog=catalog,
-        county=catalog.county,
-        path=item.category.path,
-        current=current,
-        labels=undertaker_labels(),
-    )
+    def render():
+        item, path = found(queries.public_item(db.session, item_id))
+        catalog = item.catalog
+        policy.require(policy.can_browse_public_catalog(catalog), hide=True)
+        current = None
+        if catalog.status == CatalogStatus.SUPERSEDED:
+            current = queries.public_current(db.session, catalog.county.code, catalog.year)
+        return render_template(
+            "catalog/public_item.html",
+            item=item,
+            catalog=catalog,
+            county=catalog.county,
+            path=path,
+            current=current,
+            labels=undertaker_labels(),
+        )
+
+    return _cached(render, "HTTP_MAX_AGE_VERSION")

@@ -1,16 +1,19 @@
 """Reads of catalogs: public browsing, search and the officer's lists."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import String, and_, cast, false, func, null, or_, select, true
+from sqlalchemy.orm import Session, aliased, joinedload, raiseload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from procure.catalog import search
 from procure.catalog.models import Catalog, CatalogStatus, Category, Item
-from procure.geo.models import Division
+from procure.geo.models import Division, DivisionLevel
+from procure.paging import Page, paginate
 
 
-def _applicable(catalogs: list[Catalog], year: int) -> Catalog | None:
+def applicable(catalogs: list, year: int):
     """Of one county's published versions: the one of ``year``, else the newest of
     an earlier year, else the nearest later year's."""
     same = [c for c in catalogs if c.year == year]
@@ -23,26 +26,57 @@ def _applicable(catalogs: list[Catalog], year: int) -> Catalog | None:
     return min(later, key=lambda c: c.year) if later else None
 
 
-def counties_with_published_catalog(session: Session, year: int) -> list[tuple[Division, Catalog]]:
-    """Each county with a published catalog, with the one that applies in ``year``
-    (see ``county_catalog``)."""
+@dataclass(frozen=True)
+class PublishedCounty:
+    code: str
+    name: str
+    catalog_id: int
+    year: int
+    items: int
+    status: CatalogStatus = CatalogStatus.PUBLISHED
+
+
+@dataclass(frozen=True)
+class CityGroup:
+    code: str
+    name: str
+    counties: list[PublishedCounty]
+
+
+def published_counties_by_city(session: Session, year: int) -> list[CityGroup]:
+    """Counties with a published catalog, grouped by city (by code), each with the
+    version that applies in ``year`` (see ``county_catalog``) and its number of
+    items. One query, whatever the number of counties."""
+    city = aliased(Division)
+    item_count = (
+        select(func.count(Item.id)).where(Item.catalog_id == Catalog.id).correlate(Catalog).scalar_subquery()
+    )
     rows = session.execute(
-        select(Division, Catalog)
+        select(city.code, city.name, Division.code, Division.name, Catalog.id, Catalog.year, item_count)
         .join(Catalog, Catalog.county_id == Division.id)
+        .outerjoin(city, city.id == Division.parent_id)
         .where(Catalog.status == CatalogStatus.PUBLISHED)
-        .order_by(Division.code, Catalog.year.desc())
+        .order_by(city.code, Division.code, Catalog.year.desc())
     ).all()
-    by_county: dict[int, tuple[Division, list[Catalog]]] = {}
-    for county, catalog in rows:
-        by_county.setdefault(county.id, (county, []))[1].append(catalog)
-    return [(county, _applicable(catalogs, year)) for county, catalogs in by_county.values()]
+    candidates: dict[str, list[PublishedCounty]] = {}
+    cities: dict[str, tuple[str, str]] = {}
+    for city_code, city_name, code, name, catalog_id, catalog_year, items in rows:
+        candidates.setdefault(code, []).append(PublishedCounty(code, name, catalog_id, catalog_year, items or 0))
+        cities[code] = (city_code or "", city_name or "")
+    groups: list[CityGroup] = []
+    for code, versions in candidates.items():  # in city, county order
+        city_code, city_name = cities[code]
+        if not groups or groups[-1].code != city_code:
+            groups.append(CityGroup(city_code, city_name, []))
+        groups[-1].counties.append(applicable(versions, year))
+    return groups
 
 
 def county_catalog(session: Session, county_id: int, year: int) -> Catalog | None:
     """The catalog a county's page shows in ``year``: the published version of that
     year (the current catalog); without one, the newest earlier year's; without
     any, the next year's. A later year's catalog never replaces the current one."""
-    return _applicable(published_versions(session, county_id), year)
+    return applicable(published_versions(session, county_id), year)
 
 
 def next_catalog(session: Session, county_id: int, year: int) -> Catalog | None:
@@ -53,6 +87,275 @@ def next_catalog(session: Session, county_id: int, year: int) -> Catalog | None:
         .order_by(Catalog.year)
         .limit(1)
     )
+
+
+# --- public pages: what each page shows, loaded at once ------------------------------
+# Every public catalog page runs a fixed number of queries whatever the size of the
+# catalog; the objects returned are loaded with ``raiseload``: a template reaching
+# for anything not loaded here fails in the tests instead of querying.
+
+def _county_chain():
+    return joinedload(Catalog.county).joinedload(Division.parent).joinedload(Division.parent)
+
+
+def public_catalog(session: Session, catalog_id: int) -> Catalog | None:
+    """A catalog version with its county and the county's city and province."""
+    return session.scalar(
+        select(Catalog).where(Catalog.id == catalog_id).options(_county_chain(), raiseload("*", sql_only=True))
+    )
+
+
+def public_current(session: Session, county_code: str, year: int | None = None) -> Catalog | None:
+    """The published version of the county (of ``year``, else of its newest year)."""
+    stmt = (
+        select(Catalog)
+        .join(Division, Division.id == Catalog.county_id)
+        .where(Division.code == county_code, Division.level == DivisionLevel.COUNTY,
+               Catalog.status == CatalogStatus.PUBLISHED)
+        .options(_county_chain(), raiseload("*", sql_only=True))
+        .order_by(Catalog.year.desc(), Catalog.version.desc())
+        .limit(1)
+    )
+    if year is not None:
+        stmt = stmt.where(Catalog.year == year)
+    return session.scalar(stmt)
+
+
+def public_history(session: Session, county_id: int) -> list[Catalog]:
+    """The county's published and superseded versions, newest first (one query;
+    the current version of a year and the newest one are read from it)."""
+    return list(
+        session.scalars(
+            select(Catalog)
+            .where(Catalog.county_id == county_id, Catalog.status != CatalogStatus.DRAFT)
+            .options(_county_chain(), raiseload("*", sql_only=True))
+            .order_by(Catalog.year.desc(), Catalog.version.desc())
+        )
+    )
+
+
+@dataclass
+class CategoryNode:
+    """A category of the public tree, with its number of items (all levels below)."""
+
+    id: int
+    parent_id: int | None
+    level: int
+    code: str
+    name: str
+    count: int = 0
+    children: list[CategoryNode] = field(default_factory=list)
+    items: list[ItemLink] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ItemLink:
+    id: int
+    name: str
+    mass_org_first: bool
+
+
+@dataclass
+class Outline:
+    roots: list[CategoryNode]
+    total_items: int
+    # True: every level with its items; False: levels 1 and 2 with counts, a
+    # level-2 category's items on their own (paged) page.
+    full: bool
+
+
+def public_outline(session: Session, catalog: Catalog, *, inline_max: int) -> Outline:
+    """The catalog's tree for the public page. Two queries whatever its size: the
+    item counts per level-2 category, then the categories to show (with their items
+    when the catalog has at most ``inline_max`` items)."""
+    l3 = aliased(Category)
+    per_level2 = dict(
+        session.execute(
+            select(l3.parent_id, func.count(Item.id))
+            .join(l3, Item.category_id == l3.id)
+            .where(Item.catalog_id == catalog.id)
+            .group_by(l3.parent_id)
+        ).all()
+    )
+    total = sum(per_level2.values())
+    full = total <= inline_max
+    columns = (Category.id, Category.parent_id, Category.level, Category.code, Category.name)
+    if full:
+        rows = session.execute(
+            select(*columns, Item.id, Item.name, Item.mass_org_first)
+            .outerjoin(Item, Item.category_id == Category.id)
+            .where(Category.catalog_id == catalog.id)
+            .order_by(Category.level, Category.code, Item.code, Item.id)
+        ).all()
+    else:
+        rows = session.execute(
+            select(*columns, null(), null(), null())
+            .where(Category.catalog_id == catalog.id, Category.level <= 2)
+            .order_by(Category.level, Category.code)
+        ).all()
+    nodes: dict[int, CategoryNode] = {}
+    roots: list[CategoryNode] = []
+    for cid, parent_id, level, code, name, item_id, item_name, mass_first in rows:
+        node = nodes.get(cid)
+        if node is None:
+            node = nodes[cid] = CategoryNode(cid, parent_id, level, code, name)
+            parent = nodes.get(parent_id) if parent_id is not None else None
+            if parent is not None:
+                parent.children.append(node)
+            elif parent_id is None:
+                roots.append(node)
+        if item_id is not None:
+            node.items.append(ItemLink(item_id, item_name, bool(mass_first)))
+    for node in nodes.values():
+        if node.level == 3:
+            node.count = len(node.items)
+        elif node.level == 2:
+            node.count = per_level2.get(node.id, 0)
+    for root in roots:
+        root.count = sum(child.count for child in root.children)
+    return Outline(roots=roots, total_items=total, full=full)
+
+
+@dataclass(frozen=True)
+class CategoryStep:
+    id: int
+    code: str
+    name: str
+
+
+def public_category_path(session: Session, catalog: Catalog, code: str) -> list[CategoryStep]:
+    """The category of ``code`` and its ancestors, level 1 first ([] if unknown). One query."""
+    c, p1, p2 = aliased(Category), aliased(Category), aliased(Category)
+    row = session.execute(
+        select(c.id, c.code, c.name, p1.id, p1.code, p1.name, p2.id, p2.code, p2.name)
+        .outerjoin(p1, c.parent_id == p1.id)
+        .outerjoin(p2, p1.parent_id == p2.id)
+        .where(c.catalog_id == catalog.id, c.code == code)
+    ).first()
+    if row is None:
+        return []
+    steps = [CategoryStep(*row[i : i + 3]) for i in (6, 3, 0) if row[i] is not None]
+    return steps
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """A search result: the item's summary and the names of its category path."""
+
+    id: int
+    code: str
+    name: str
+    service_content: str
+    undertaker_types: list[str]
+    mass_org_first: bool
+    path: tuple[str, ...]
+
+
+def search_page(session: Session, catalog: Catalog, flt: ItemFilter, *, category_id: int | None = None,
+                number: int = 1, per_page: int = 50) -> Page:
+    """One page of the items matching the filter (under ``category_id`` if given),
+    in code order, and their total: two queries, filters and paging in SQL."""
+    stmt = _results_statement(session, catalog, flt, category_id)
+    page = paginate(session, stmt, number=number, per_page=per_page, scalars=False)
+    page.items = [_result(row) for row in page.items]
+    return page
+
+
+def _results_statement(session: Session, catalog: Catalog, flt: ItemFilter, category_id: int | None = None):
+    l3, l2, l1 = aliased(Category), aliased(Category), aliased(Category)
+    stmt = (
+        select(Item.id, Item.code, Item.name, Item.service_content, Item.undertaker_types, Item.mass_org_first,
+               l1.name, l2.name, l3.name)
+        .join(l3, Item.category_id == l3.id)
+        .outerjoin(l2, l3.parent_id == l2.id)
+        .outerjoin(l1, l2.parent_id == l1.id)
+        .where(Item.catalog_id == catalog.id)
+        .order_by(Item.code, Item.id)
+    )
+    stmt = _apply_filter(session, stmt, flt, (l3, l2, l1))
+    if category_id is not None:
+        stmt = stmt.where(or_(l3.id == category_id, l2.id == category_id, l1.id == category_id))
+    return stmt
+
+
+def _result(row) -> ItemResult:
+    return ItemResult(row[0], row[1], row[2], row[3] or "", list(row[4] or []), bool(row[5]),
+                      tuple(name for name in row[6:9] if name is not None))
+
+
+def _apply_filter(session: Session, stmt, flt: ItemFilter, categories):
+    q = " ".join(flt.q.split())
+    for term in q.split(" ") if q else ():
+        stmt = stmt.where(search.any_matches(session, term, *(func.lower(c.name) for c in categories)))
+    if flt.undertaker_type:
+        pattern = f'%"{_like_escape(flt.undertaker_type)}"%'
+        stmt = stmt.where(cast(Item.undertaker_types, String).like(pattern, escape="\\"))
+    if flt.mass_org_first:
+        stmt = stmt.where(Item.mass_org_first.is_(True))
+    return stmt
+
+
+def public_item(session: Session, item_id: int) -> tuple[Item, list[CategoryStep]] | None:
+    """An item with its catalog (county, city, province) and category path. Two queries."""
+    item = session.scalar(
+        select(Item)
+        .where(Item.id == item_id)
+        .options(joinedload(Item.catalog).options(_county_chain()), raiseload("*", sql_only=True))
+    )
+    if item is None:
+        return None
+    c, p1, p2 = aliased(Category), aliased(Category), aliased(Category)
+    row = session.execute(
+        select(c.id, c.code, c.name, p1.id, p1.code, p1.name, p2.id, p2.code, p2.name)
+        .outerjoin(p1, c.parent_id == p1.id)
+        .outerjoin(p2, p1.parent_id == p2.id)
+        .where(c.id == item.category_id)
+    ).one()
+    return item, [CategoryStep(*row[i : i + 3]) for i in (6, 3, 0) if row[i] is not None]
+
+
+def editor_tree(session: Session, catalog: Catalog, *, root: Category | None = None,
+                outline: bool = False) -> list[Category]:
+    """The categories the catalog editor shows, as ORM objects whose ``children``,
+    ``items`` and ``parent`` are set from the categories joined with their items,
+    so rendering the tree runs no query whatever its size (one query).
+
+    ``outline``: levels 1 and 2 only, without items (a large catalog); ``root``: only
+    that category's subtree. Returns the top categories shown (level 1, or ``root``).
+    """
+    # Categories and their items in one query (no items in an outline).
+    item_join = and_(Item.category_id == Category.id, false() if outline else true())
+    stmt = select(Category, Item).outerjoin(Item, item_join).where(Category.catalog_id == catalog.id)
+    if root is not None:
+        below = select(Category.id).where(Category.parent_id == root.id)
+        stmt = stmt.where(or_(Category.id == root.id, Category.parent_id == root.id, Category.parent_id.in_(below)))
+    if outline:
+        stmt = stmt.where(Category.level <= 2)
+    rows = session.execute(stmt.order_by(Category.level, Category.code, Item.code, Item.id)).all()
+    categories: list[Category] = []
+    by_id: dict[int, Category] = {}
+    items: dict[int, list[Item]] = {}
+    for category, item in rows:
+        if category.id not in by_id:
+            by_id[category.id] = category
+            categories.append(category)
+            items[category.id] = []
+        if item is not None:
+            items[category.id].append(item)
+            set_committed_value(item, "category", category)
+    children: dict[int, list[Category]] = {c.id: [] for c in categories}
+    tops = []
+    for category in categories:
+        parent = by_id.get(category.parent_id)
+        if parent is not None:
+            children[parent.id].append(category)
+            set_committed_value(category, "parent", parent)
+        if (root is None and category.parent_id is None) or (root is not None and category.id == root.id):
+            tops.append(category)
+    for category in categories:
+        set_committed_value(category, "children", children[category.id])
+        set_committed_value(category, "items", items[category.id])
+    return tops
 
 
 def published_catalogs_of(session: Session, county_id: int) -> list[Catalog]:
@@ -88,24 +391,6 @@ def get_catalog(session: Session, catalog_id: int) -> Catalog | None:
     return session.get(Catalog, catalog_id)
 
 
-def categories_tree(session: Session, catalog: Catalog) -> list[Category]:
-    """Level-1 categories with children and items loaded."""
-    return list(
-        session.scalars(
-            select(Category)
-            .where(Category.catalog_id == catalog.id, Category.parent_id.is_(None))
-            .options(
-                selectinload(Category.children)
-                .selectinload(Category.children)
-                .selectinload(Category.items),
-                selectinload(Category.children).selectinload(Category.items),
-                selectinload(Category.items),
-            )
-            .order_by(Category.code)
-        )
-    )
-
-
 def item_counts(session: Session, catalog: Catalog) -> dict[int, int]:
     """Number of items under each category (recursively), keyed by category id."""
     categories = session.execute(
@@ -135,75 +420,9 @@ class ItemFilter:
     mass_org_first: bool = False
 
 
-def _search_statement(catalog: Catalog, flt: ItemFilter, within: Category | None = None):
-    """Items of a catalog matching the filter (and under ``within``). Substring
-    search on name, content and category names (works for Chinese on SQLite and
-    PostgreSQL alike)."""
-    stmt = select(Item).where(Item.catalog_id == catalog.id)
-    if within is not None:
-        # Category codes are hierarchical (A, A01, A0101): the subtree of a
-        # category is every category whose code starts with its code.
-        subtree = select(Category.id).where(
-            Category.catalog_id == catalog.id, Category.code.startswith(within.code, autoescape=True)
-        )
-        stmt = stmt.where(Item.category_id.in_(subtree))
-    q = " ".join(flt.q.split())
-    if q:
-        l3, l2, l1 = aliased(Category), aliased(Category), aliased(Category)
-        stmt = (
-            stmt.join(l3, Item.category_id == l3.id)
-            .outerjoin(l2, l3.parent_id == l2.id)
-            .outerjoin(l1, l2.parent_id == l1.id)
-        )
-        for term in q.split(" "):
-            pattern = f"%{_like_escape(term.lower())}%"
-            stmt = stmt.where(
-                or_(
-                    *(
-                        func.lower(col).like(pattern, escape="\\")
-                        for col in (Item.name, Item.service_content, Item.notes, Item.purchasing_department,
-                                    l3.name, l2.name, l1.name)
-                    )
-                )
-            )
-    if flt.undertaker_type:
-        pattern = f'%"{_like_escape(flt.undertaker_type)}"%'
-        stmt = stmt.where(cast(Item.undertaker_types, String).like(pattern, escape="\\"))
-    if flt.mass_org_first:
-        stmt = stmt.where(Item.mass_org_first.is_(True))
-    return stmt
-
-
-def _with_categories(stmt):
-    return stmt.options(
-        selectinload(Item.category).selectinload(Category.parent).selectinload(Category.parent)
-    ).order_by(Item.code)
-
-
-def search_items(session: Session, catalog: Catalog, flt: ItemFilter, within: Category | None = None) -> list[Item]:
-    """Every item of a catalog matching the filter, by code."""
-    return list(session.scalars(_with_categories(_search_statement(catalog, flt, within))))
-
-
-@dataclass
-class ItemPage:
-    items: list[Item]
-    total: int  # matching items on all pages
-    page: int  # the page shown (1-based, at most ``pages``)
-    pages: int
-
-
-def search_page(
-    session: Session, catalog: Catalog, flt: ItemFilter, *, within: Category | None = None, page: int = 1,
-    per_page: int = 50,
-) -> ItemPage:
-    """One page of the items matching the filter; a page past the end shows the last one."""
-    stmt = _search_statement(catalog, flt, within)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    items = list(session.scalars(_with_categories(stmt).limit(per_page).offset((page - 1) * per_page)))
-    return ItemPage(items=items, total=total, page=page, pages=pages)
+def search_items(session: Session, catalog: Catalog, flt: ItemFilter) -> list[ItemResult]:
+    """Every item matching the filter, in code order (no paging: exports, tests)."""
+    return [_result(row) for row in session.execute(_results_statement(session, catalog, flt))]
 
 
 def item_total(session: Session, catalog: Catalog) -> int:
@@ -214,15 +433,6 @@ def item_total(session: Session, catalog: Catalog) -> int:
 def category_total(session: Session, catalog: Catalog) -> int:
     """Number of categories (all levels) of one catalog."""
     return session.scalar(select(func.count()).select_from(Category).where(Category.catalog_id == catalog.id)) or 0
-
-
-def root_categories(session: Session, catalog: Catalog) -> list[Category]:
-    """Level-1 categories, by code (without their subtrees)."""
-    return list(
-        session.scalars(
-            select(Category).where(Category.catalog_id == catalog.id, Category.parent_id.is_(None)).order_by(Category.code)
-        )
-    )
 
 
 def published_versions(session: Session, county_id: int) -> list[Catalog]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, send_file, url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from flask_limiter import RequestLimit
 
-from procure import policy
+from procure import caching, policy
 from procure.accounts import queries as account_queries
 from procure.errors import DomainError
 from procure.extensions import db, limiter
@@ -216,12 +218,13 @@ def directory():
     results = queries.directory_page(db.session, flt, page=page_number, per_page=DIRECTORY_PAGE_SIZE)
     args = {k: v for k, v in {"q": q, "county": county.code if county else "", "type": org_type,
                               "status": status}.items() if v}
-    return render_template(
+    # Anonymous visitors: an ETag, 304 when unchanged, a short public max-age.
+    return caching.conditional_list(make_response(render_template(
         "organizations/directory.html", organizations=results.items, total=results.total, page=results.page,
         pages=results.pages, county=county, flt=flt, problems=problems, counties=geo_queries.counties(db.session),
         type_labels=ORG_TYPE_LABELS, page_url=lambda n: url_for("organizations.directory", **args, page=n),
         filtering=bool(args),
-    )
+    )))
 
 
 @bp.route("/organizations/<int:org_id>")

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user
 from sqlalchemy import text
 
+from procure import caching
 from procure.accounts import services as account_services
 from procure.catalog import queries as catalog_queries
 from procure.catalog import years
@@ -29,14 +30,25 @@ def work_badges():
 
 @bp.route("/")
 def home():
-    counties = catalog_queries.counties_with_published_catalog(db.session, years.this_year())
-    totals = catalog_queries.item_totals(db.session, [catalog.id for _, catalog in counties])
+    """Counties with a published catalog, grouped by city, each with the catalog
+    that applies this year (one query at one county as at 151), and the open
+    tenders. Cached per minute and per open-tender list: the countdowns move with
+    the clock and a tender may open or close at any time."""
     from procure.tenders import queries as tender_queries
     from procure.timeutil import utcnow
 
+    generation = caching.catalog_generation()
+    year = years.this_year()
+    now = utcnow()
     open_tenders = tender_queries.open_tenders(db.session, limit=10)
-    return render_template("site/home.html", counties=counties, totals=totals, open_tenders=open_tenders,
-                           now=utcnow(), remaining=tender_queries.remaining)
+    tenders_stamp = tuple((t.id, t.title, str(t.bid_deadline), str(t.budget)) for t in open_tenders)
+
+    def render() -> str:
+        cities = catalog_queries.published_counties_by_city(db.session, year)
+        return render_template("site/home.html", cities=cities, open_tenders=open_tenders, now=now,
+                               remaining=tender_queries.remaining)
+
+    return caching.public_page(render, parts=("catalogs", generation, year, now.strftime("%Y%m%d%H%M"), tenders_stamp))
 
 
 @bp.route("/language/<code>", methods=["POST"])

@@ -1,0 +1,220 @@
+"""Caching of public pages (procure.caching): HTTP validators and Cache-Control,
+server-side cache keyed by the publication, nothing personal ever cached."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from procure import caching, config
+from procure.extensions import cache
+from tests import factories
+from tests.conftest import csrf_token, login
+
+
+def test_anonymous_home_is_public_with_validators_and_answers_304(client):
+    factories.catalog_with_items("371321", 2026)
+    client.get("/")  # the first visit gets its session (CSRF seed of the language form),
+    client.get("/")  # the second Flask-Login's session-protection mark: both set a cookie
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert "Cookie" in response.headers["Vary"]
+    assert "Set-Cookie" not in response.headers
+    etag = response.headers["ETag"]
+    again = client.get("/", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    # The home page also lists open tenders, whose countdowns move with the clock:
+    # it validates by ETag only (no Last-Modified taken from the catalogs alone).
+    assert "Last-Modified" not in response.headers
+    assert client.get("/", headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_a_first_visit_that_gets_a_cookie_is_not_shared(app):
+    response = app.test_client().get("/")
+    assert "Set-Cookie" in response.headers
+    assert response.headers["Cache-Control"].startswith("private")
+
+
+def test_each_visitor_gets_their_own_csrf_token_from_a_cached_page(app, client):
+    factories.catalog_with_items("371321", 2026)
+    first, second = app.test_client(), app.test_client()
+    token_1, token_2 = csrf_token(first, "/"), csrf_token(second, "/")
+    assert token_1 != token_2
+    assert caching.CSRF_PLACEHOLDER not in first.get("/").get_data(as_text=True)
+    # The token read from the (cached) page works for the language switch.
+    assert second.post("/language/en", data={"csrf_token": token_2}).status_code == 302
+    assert 'lang="en"' in second.get("/").get_data(as_text=True)
+    assert first.post("/language/en", data={"csrf_token": token_2}).status_code == 400
+
+
+def test_a_published_catalog_is_on_the_home_page_at_once(client):
+    factories.catalog_with_items("371321", 2026)
+    html = client.get("/").get_data(as_text=True)
+    assert "沂南县" in html and "历城区" not in html
+    factories.catalog_with_items("370112", 2026)
+    html = client.get("/").get_data(as_text=True)
+    assert "沂南县" in html and "历城区" in html
+
+
+def test_signed_in_users_are_never_served_a_cached_page(client):
+    factories.catalog_with_items("371321", 2026)
+    anonymous = client.get("/")
+    assert anonymous.headers["Cache-Control"].endswith("max-age=60")
+    officer = factories.officer(email="cached@example.com")
+    login(client, officer.email, factories.PASSWORD)
+    response = client.get("/")
+    assert "cached@example.com" in response.get_data(as_text=True)
+    assert "public" not in response.headers.get("Cache-Control", "")
+    assert "ETag" not in response.headers
+
+
+def test_a_pending_flash_message_is_shown_not_swallowed_by_the_cache(client):
+    client.get("/")
+    client.get("/")  # cached now
+    client.get("/manage/catalogs")  # login required: flashes "please log in"
+    with client.session_transaction() as session:
+        assert session.get("_flashes")
+    assert "请先登录" in client.get("/").get_data(as_text=True)
+
+
+def test_rendered_pages_are_kept_server_side(client, monkeypatch):
+    factories.catalog_with_items("371321", 2026)
+    client.get("/")
+    renders = []
+    from procure.site import views
+
+    original = views.render_template
+    monkeypatch.setattr(views, "render_template", lambda *a, **kw: renders.append(a) or original(*a, **kw))
+    client.get("/")
+    assert renders == []  # served from the cache
+    client.get("/?x=1")  # another URL: another entry
+    assert len(renders) == 1
+
+
+def test_cache_backend_is_chosen_from_the_configuration(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("PROCURE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PROCURE_INSTANCE_PATH", str(tmp_path))
+    loaded = config.load()
+    assert loaded["CACHE_URL"] == "filesystem"  # make run: files shared by the web processes
+    assert loaded["CACHE_DIR"] == str(tmp_path / "cache")
+    monkeypatch.setenv("PROCURE_BROKER_URL", "redis://127.0.0.1:6379/3")
+    assert config.load()["CACHE_URL"] == "redis://127.0.0.1:6379/3"
+    monkeypatch.setenv("PROCURE_CACHE_URL", "null")
+    assert config.load()["CACHE_URL"] == "null"
+
+
+def test_redis_backend_round_trip():
+    """Production's backend on the real Redis of the test run."""
+    url = os.environ.get("PROCURE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("PROCURE_TEST_REDIS_URL not set")
+    from flask import Flask
+    from flask_caching import Cache
+
+    app = Flask(__name__)
+    app.config.update(CACHE_URL=url, CACHE_PAGE_TIMEOUT=60, CACHE_DIR="")
+    own = Cache()
+    monkey = caching.cache
+    try:
+        caching.cache = own
+        caching.init_app(app)
+    finally:
+        caching.cache = monkey
+    with app.app_context():
+        backend = app.extensions["cache"][own]
+        assert type(backend).__name__ == "RedisCache"
+        own.set("round-trip", "<p>页面</p>")
+        assert own.get("round-trip") == "<p>页面</p>"
+        own.delete("round-trip")
+
+
+def test_unknown_cache_url_is_refused(monkeypatch):
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.config.update(CACHE_URL="memcached://x", CACHE_PAGE_TIMEOUT=60, CACHE_DIR="")
+    with pytest.raises(ValueError, match="PROCURE_CACHE_URL"):
+        caching.init_app(app)
+
+
+def test_filesystem_cache_is_shared_between_processes(app, tmp_path):
+    """What ``make run``'s several gunicorn processes rely on: an entry written by
+    one process is read (and cleared) by another."""
+    import subprocess
+    import sys
+
+    with app.app_context():
+        cache.set("shared-entry", "v1")
+    assert app.config["CACHE_URL"] == "filesystem"
+    code = (
+        "import sys; from flask import Flask; from flask_caching import Cache\n"
+        "app = Flask('other'); c = Cache(app, config={'CACHE_TYPE': 'FileSystemCache',"
+        " 'CACHE_DIR': sys.argv[1], 'CACHE_KEY_PREFIX': sys.argv[2]})\n"
+        "with app.app_context(): print(c.get('shared-entry'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, app.config["CACHE_DIR"], caching.KEY_PREFIX],
+        capture_output=True, text=True, timeout=60,
+    ).stdout.strip()
+    assert out == "v1"
+
+
+def test_a_cache_hit_runs_no_query(client):
+    from tests.querycount import count_queries
+
+    catalog = factories.catalog_with_items("371321", 2026)
+    paths = ["/", "/counties/371321", f"/catalogs/{catalog.id}", f"/items/{catalog.items[0].id}",
+             "/counties/371321?q=养老"]
+    for path in paths:
+        for _ in range(3):
+            client.get(path)
+        with count_queries() as queries:
+            assert client.get(path).status_code == 200
+        if path == "/":
+            # The open tenders are read on every request (they open and close with
+            # the clock); the catalog part of the page comes from the cache.
+            assert len(queries) == 1 and "FROM tenders" in queries[0], str(queries)
+        else:
+            assert len(queries) == 0, (path, str(queries))
+
+
+def test_the_catalog_generation_rises_with_publishing_only(app, session):
+    from procure.catalog import services as catalog_services
+
+    first = caching.catalog_generation()
+    assert caching.catalog_generation() == first  # stable while nothing is published
+    draft = factories.catalog_with_items("371321", 2026, publish=False)
+    assert caching.catalog_generation() == first  # drafts are not public
+    catalog_services.publish(session, draft, None)
+    session.rollback()
+    assert caching.catalog_generation() == first  # rolled back: nothing was published
+    catalog_services.publish(session, session.merge(draft), None)
+    session.commit()
+    second = caching.catalog_generation()
+    assert second > first
+    factories.catalog_with_items("371321", 2026)  # supersedes the previous version
+    assert caching.catalog_generation() > second
+
+
+def test_a_lost_generation_starts_afresh_above_the_old_one(app, session):
+    first = caching.catalog_generation()
+    cache.delete(caching.CATALOG_GENERATION)  # evicted, or the cache was restarted
+    assert caching.catalog_generation() > first
+
+
+def test_pages_are_served_when_the_cache_backend_fails(client, monkeypatch):
+    """Redis down: every page is rendered afresh, none fails."""
+    factories.catalog_with_items("371321", 2026)
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache backend unreachable")
+
+    for name in ("get", "set", "add"):
+        monkeypatch.setattr(cache, name, broken)
+    for path in ("/", "/counties/371321", "/counties/371321?q=养老"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "沂南县" in response.get_data(as_text=True)
