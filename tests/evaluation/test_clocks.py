@@ -52,19 +52,19 @@ def test_publicity_is_one_working_day_not_counting_the_notice_day():
     # Notice Tue 2026-09-29 15:00 Beijing; the 29th is not counted, the 1st
     # working day after it is Wed 09-30: publicity ends at 24:00 on 09-30.
     end = clocks.publicity_end(bj(2026, 9, 29, 15), 1, official_add_workdays)
-    assert end == bj(2026, 10, 1)
+    assert end.at == bj(2026, 10, 1) and not end.provisional
     # 2 working days (configurable) end one working day later... across the
     # holiday: 09-30, then 10-08 (10-01..10-07 off).
-    assert clocks.publicity_end(bj(2026, 9, 29, 15), 2, official_add_workdays) == bj(2026, 10, 9)
+    assert clocks.publicity_end(bj(2026, 9, 29, 15), 2, official_add_workdays).at == bj(2026, 10, 9)
 
 
 def test_publicity_across_national_day():
     # Notice Wed 09-30 at 23:30 Beijing (15:30 UTC, still the 30th locally):
     # next working day is Thu 10-08, publicity ends at 24:00 on 10-08.
     notice = datetime(2026, 9, 30, 15, 30, tzinfo=timezone.utc)
-    assert clocks.publicity_end(notice, 1, official_add_workdays) == bj(2026, 10, 9)
+    assert clocks.publicity_end(notice, 1, official_add_workdays).at == bj(2026, 10, 9)
     # Bare Monday-Friday would end it on 10-01, inside the holiday.
-    assert clocks.publicity_end(notice, 1, weekdays_only) == bj(2026, 10, 2)
+    assert clocks.publicity_end(notice, 1, weekdays_only).at == bj(2026, 10, 2)
 
 
 def test_result_challenge_window_is_7_working_days_across_the_holiday():
@@ -73,30 +73,31 @@ def test_result_challenge_window_is_7_working_days_across_the_holiday():
     # 10-12 (4), 10-13 (5), 10-14 (6), 10-15 (7): challenges until 24:00 10-15.
     publicity_end = bj(2026, 10, 1)
     deadline = clocks.challenge_deadline_result(publicity_end, 7, official_add_workdays)
-    assert deadline == bj(2026, 10, 16)
+    assert deadline.at == bj(2026, 10, 16)
+    assert deadline.last_day == date(2026, 10, 15)
     assert clocks.is_in_time(bj(2026, 10, 15, 23, 59), deadline)
     assert not clocks.is_in_time(bj(2026, 10, 16, 0, 0), deadline)
     # Without the make-up Saturday it would be 10-16; Monday-Friday only, 10-09.
-    assert clocks.challenge_deadline_result(publicity_end, 7, weekdays_only) == bj(2026, 10, 10)
+    assert clocks.challenge_deadline_result(publicity_end, 7, weekdays_only).at == bj(2026, 10, 10)
 
 
 def test_reply_due_7_working_days_after_filing_across_the_holiday():
     # Filed Mon 09-28 10:00: 09-29 (1), 09-30 (2), 10-08 (3), 10-09 (4),
     # Sat 10-10 (5), 10-12 (6), 10-13 (7): due by 24:00 on 10-13.
-    assert clocks.reply_due(bj(2026, 9, 28, 10), 7, official_add_workdays) == bj(2026, 10, 14)
+    assert clocks.reply_due(bj(2026, 9, 28, 10), 7, official_add_workdays).at == bj(2026, 10, 14)
 
 
 def test_document_challenges_until_configured_working_days_after_publication():
     # Published Wed 09-23 9:00 (the Mid-autumn days 09-25..09-27 are off):
     # 09-24 (1), [25-27 off], 09-28 (2), 09-29 (3), 09-30 (4), 10-08 (5).
-    assert clocks.challenge_deadline_documents(bj(2026, 9, 23, 9), 5, official_add_workdays) == bj(2026, 10, 9)
+    assert clocks.challenge_deadline_documents(bj(2026, 9, 23, 9), 5, official_add_workdays).at == bj(2026, 10, 9)
 
 
 def test_contract_limit_is_30_calendar_days_holidays_included():
     # Result notice 09-29 15:00: 30 calendar days later is 10-29 (the holiday
     # week counts); signing allowed until 24:00 on 10-29.
     deadline = clocks.contract_deadline(bj(2026, 9, 29, 15), 30)
-    assert deadline == bj(2026, 10, 30)
+    assert deadline.at == bj(2026, 10, 30)
     assert clocks.is_in_time(bj(2026, 10, 29, 23, 59), deadline)
     assert not clocks.is_in_time(bj(2026, 10, 30, 0, 0), deadline)
     # Flagged from 5 days before the limit: 24:00 10-24 (= 10-25 00:00).
@@ -106,3 +107,17 @@ def test_contract_limit_is_30_calendar_days_holidays_included():
 def test_negative_lengths_are_refused():
     with pytest.raises(ValueError):
         clocks.workdays_after(bj(2026, 9, 29), -1, official_add_workdays)
+
+
+def test_a_provisional_calendar_answer_marks_the_deadline():
+    class Answer:
+        def __init__(self, value, provisional):
+            self.value, self.provisional = value, provisional
+
+    def provisional_calendar(day, n):
+        return Answer(weekdays_only(day, n), True)
+
+    deadline = clocks.reply_due(bj(2026, 12, 30, 10), 3, provisional_calendar)
+    # 12-31 (1), 2027-01-01 Fri (2), 01-04 Mon (3) on bare Mon-Fri, flagged provisional.
+    assert deadline.provisional
+    assert deadline.last_day == date(2027, 1, 4)
