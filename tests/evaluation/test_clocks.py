@@ -121,3 +121,30 @@ def test_a_provisional_calendar_answer_marks_the_deadline():
     # 12-31 (1), 2027-01-01 Fri (2), 01-04 Mon (3) on bare Mon-Fri, flagged provisional.
     assert deadline.provisional
     assert deadline.last_day == date(2027, 1, 4)
+
+
+# --- the same rules on the platform's own calendar table (procure.workdays,
+# seeded from chinesecalendar by its migration), on PostgreSQL and SQLite ----------
+
+
+def test_publicity_on_the_platform_calendar(session):
+    cal = clocks.platform_calendar(session)
+    # Notice on Wed 09-30: the next working day is Thu 10-08.
+    end = clocks.publicity_end(bj(2026, 9, 30, 10), 1, cal)
+    assert end.at == bj(2026, 10, 9) and not end.provisional
+
+
+def test_result_challenge_window_on_the_platform_calendar(session):
+    cal = clocks.platform_calendar(session)
+    # As above: 10-08, 10-09, Sat 10-10 (make-up), 10-12, 10-13, 10-14, 10-15.
+    deadline = clocks.challenge_deadline_result(bj(2026, 10, 1), 7, cal)
+    assert deadline.last_day == date(2026, 10, 15) and not deadline.provisional
+
+
+def test_reply_due_into_a_year_not_entered_is_provisional(session):
+    cal = clocks.platform_calendar(session)
+    # Filed Wed 2026-12-30: 12-31 (1), 2027-01-01 is New Year (statutory, not
+    # counted), 01-04 (2) ... 01-08 (6), 01-11 (7); 2027 is not entered.
+    deadline = clocks.reply_due(bj(2026, 12, 30, 9), 7, cal)
+    assert deadline.last_day == date(2027, 1, 11)
+    assert deadline.provisional

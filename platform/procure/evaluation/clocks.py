@@ -124,3 +124,10 @@ def contract_warning_from(deadline: Deadline, warning_days: int) -> datetime:
 def is_in_time(at: datetime, deadline: Deadline | datetime) -> bool:
     end = deadline.at if isinstance(deadline, Deadline) else deadline
     return as_utc(at) < as_utc(end)
+
+
+def platform_calendar(session) -> AddWorkdays:
+    """The application's working calendar (procure.workdays) as ``add_workdays``."""
+    from procure.workdays import services as workdays
+
+    return lambda day, n: workdays.working_days_after(session, day, n)
