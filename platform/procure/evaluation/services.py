@@ -37,7 +37,7 @@ from procure.evaluation.models import (
     Qualification,
 )
 from procure.evaluation.tenderfacts import OpenedBid, TenderFacts
-from procure.timeutil import utcnow
+from procure.timeutil import as_utc, utcnow
 
 MAX_TEXT = 5000
 
@@ -259,7 +259,7 @@ def finish_review(session: Session, evaluation: Evaluation, facts: TenderFacts, 
     valid = [b for b in bids if decided[b.bid_id].passed]
     if len(valid) < facts.min_bids:
         evaluation.state = EvaluationState.FAILED
-        evaluation.failed_at = now or utcnow()
+        evaluation.failed_at = as_utc(now or utcnow())
         evaluation.failed_reason = str(
             _l("通过资格和符合性审查的投标只有 %(v)s 家，少于本项目要求的 %(m)s 家。", v=len(valid), m=facts.min_bids)
         )
@@ -427,7 +427,7 @@ def award(
     if chosen is None or not chosen.qualified:
         raise DomainError(_l("只能选择通过资格审查的投标。"), field="bid_id")
     reason = _text(reason, required=None if chosen.rank == 1 else _l("未选择排名第一的投标人，必须记录理由。"))
-    now = now or utcnow()
+    now = as_utc(now or utcnow())
     publicity = clocks.publicity_end(now, settings.publicity_workdays, add_workdays, settings.timezone)
     challenge = clocks.challenge_deadline_result(publicity.at, settings.challenge_workdays, add_workdays,
                                                  settings.timezone)
