@@ -3,6 +3,7 @@
 through the services on the database."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timezone
 from decimal import Decimal as D
 from zoneinfo import ZoneInfo
@@ -40,7 +41,7 @@ def awarded(session):
     from procure.evaluation import services
 
     services.submit_report(session, ev, chair, w.facts, w.bids)
-    award = _award(session, w, ev, 101, now=AWARD_AT)
+    award = _award(session, w, ev, w.b1, now=AWARD_AT)
     session.commit()
     return w, award
 
@@ -78,6 +79,7 @@ def test_late_result_challenge_is_refused_with_the_computed_deadline(session, aw
 
 def test_document_challenge_window_counts_working_days_from_publication(session, awarded):
     w, award = awarded
+    w.facts = dataclasses.replace(w.facts, published_at=bj(2026, 9, 1, 9))
     # Published 2026-09-01 09:00 Beijing (Tue): 7 wd → 09-02 .. 09-04, 09-07 .. 09-10: until 24:00 09-10.
     with pytest.raises(DomainError, match="2026-09-10 24:00"):
         _file(session, w, award, subject="documents", now=bj(2026, 9, 11, 8))

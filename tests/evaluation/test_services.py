@@ -70,7 +70,7 @@ def score_all(session, ev, w, ms, sheets):
     valid = {b.bid_id for b in w.bids if b.bid_id in sheets[0]}
     for m, sheet in zip(ms, sheets):
         services.save_scores(session, m, w.facts, valid, {
-            (bid, key): value for bid, (plan, team) in sheet.items() for key, value in (("plan", plan), ("team", team))
+            (bid, key): value for bid, (plan, team) in sheet.items() for key, value in (("c0", plan), ("c1", team))
         })
         services.submit_sheet(session, m, w.facts, valid)
 
@@ -164,7 +164,7 @@ def test_failing_a_bid_needs_a_written_reason(session, w):
 def test_fewer_valid_bids_than_the_minimum_fails_the_tender(session):
     w = world_mod.build(min_bids=3)
     ev, _ = declared_committee(session, w)
-    all_qualified(session, ev, w, failed={101})
+    all_qualified(session, ev, w, failed={w.b1})
     assert ev.state == EvaluationState.FAILED
     assert "2" in ev.failed_reason and "3" in ev.failed_reason
 
@@ -172,7 +172,7 @@ def test_fewer_valid_bids_than_the_minimum_fails_the_tender(session):
 def test_enough_valid_bids_go_to_scoring(session):
     w = world_mod.build(min_bids=2)
     ev, _ = declared_committee(session, w)
-    all_qualified(session, ev, w, failed={101})
+    all_qualified(session, ev, w, failed={w.b1})
     assert ev.state == EvaluationState.SCORING
 
 
@@ -184,41 +184,41 @@ def test_scores_must_be_within_the_criterion_range(session, w):
     all_qualified(session, ev, w)
     valid = {b.bid_id for b in w.bids}
     with pytest.raises(DomainError):
-        services.save_scores(session, chair, w.facts, valid, {(100, "plan"): "40.5"})  # plan is worth 40
+        services.save_scores(session, chair, w.facts, valid, {(w.b0, "c0"): "40.5"})  # plan is worth 40
     with pytest.raises(DomainError):
-        services.save_scores(session, chair, w.facts, valid, {(100, "plan"): "-1"})
+        services.save_scores(session, chair, w.facts, valid, {(w.b0, "c0"): "-1"})
     with pytest.raises(DomainError):
-        services.save_scores(session, chair, w.facts, valid, {(100, "plan"): "abc"})
-    services.save_scores(session, chair, w.facts, valid, {(100, "plan"): "40"})
+        services.save_scores(session, chair, w.facts, valid, {(w.b0, "c0"): "abc"})
+    services.save_scores(session, chair, w.facts, valid, {(w.b0, "c0"): "40"})
 
 
 def test_a_submitted_sheet_is_sealed_and_incomplete_sheets_are_refused(session, w):
     ev, (chair, _second) = declared_committee(session, w)
     all_qualified(session, ev, w)
     valid = {b.bid_id for b in w.bids}
-    services.save_scores(session, chair, w.facts, valid, {(100, "plan"): "30"})
+    services.save_scores(session, chair, w.facts, valid, {(w.b0, "c0"): "30"})
     with pytest.raises(DomainError):
         services.submit_sheet(session, chair, w.facts, valid)
-    services.save_scores(session, chair, w.facts, valid, {(b, k): "20" for b in valid for k in ("plan", "team")})
+    services.save_scores(session, chair, w.facts, valid, {(b, k): "20" for b in valid for k in ("c0", "c1")})
     services.submit_sheet(session, chair, w.facts, valid)
     with pytest.raises(DomainError):
-        services.save_scores(session, chair, w.facts, valid, {(100, "plan"): "10"})
+        services.save_scores(session, chair, w.facts, valid, {(w.b0, "c0"): "10"})
 
 
 def _scored(session, w):
     ev, ms = declared_committee(session, w)
     all_qualified(session, ev, w)
-    # Weight 30; prices 80,000 (bid 100), 100,000 (101), 95,000 (102).
+    # Weight 30; prices 80,000 (bid b0), 100,000 (b1), 95,000 (b2).
     # Price scores: 30.00, 24.00, 80,000/95,000×30 = 25.263… → 25.26.
-    # Member 1 (plan, team):  100: (30, 20)  101: (38, 28)  102: (33, 25)
-    # Member 2 (plan, team):  100: (31, 21)  101: (37, 27)  102: (34, 24)
-    # Committee plan: 100 30.5, 101 37.5, 102 33.5; team: 100 20.5, 101 27.5, 102 24.5
-    # Totals: 100 30.00+30.50+20.50 = 81.00
-    #         101 24.00+37.50+27.50 = 89.00
-    #         102 25.26+33.50+24.50 = 83.26   → ranks 101, 102, 100
+    # Member 1 (plan, team):  b0: (30, 20)  b1: (38, 28)  b2: (33, 25)
+    # Member 2 (plan, team):  b0: (31, 21)  b1: (37, 27)  b2: (34, 24)
+    # Committee plan: b0 30.5, b1 37.5, b2 33.5; team: b0 20.5, b1 27.5, b2 24.5
+    # Totals: b0 30.00+30.50+20.50 = 81.00
+    #         b1 24.00+37.50+27.50 = 89.00
+    #         b2 25.26+33.50+24.50 = 83.26   → ranks b1, b2, b0
     score_all(session, ev, w, ms, [
-        {100: ("30", "20"), 101: ("38", "28"), 102: ("33", "25")},
-        {100: ("31", "21"), 101: ("37", "27"), 102: ("34", "24")},
+        {w.b0: ("30", "20"), w.b1: ("38", "28"), w.b2: ("33", "25")},
+        {w.b0: ("31", "21"), w.b1: ("37", "27"), w.b2: ("34", "24")},
     ])
     return ev, ms
 
@@ -231,13 +231,13 @@ def test_report_freezes_the_ranking_of_the_worked_example(session, w):
     session.commit()
     rows = services.results(session, ev)
     assert [(r.bid_id, r.rank, r.total) for r in rows] == [
-        (101, 1, D("89.00")), (102, 2, D("83.26")), (100, 3, D("81.00"))]
+        (w.b1, 1, D("89.00")), (w.b2, 2, D("83.26")), (w.b0, 3, D("81.00"))]
     assert rows[1].price_score == D("25.26")
-    assert rows[1].criterion_scores == {"plan": "33.50", "team": "24.50"}
+    assert rows[1].criterion_scores == {"c0": "33.50", "c1": "24.50"}  # plan, team
     assert ev.state == EvaluationState.REPORTED
     # Read-only from now on: no score changes, no second report.
     with pytest.raises(DomainError):
-        services.save_scores(session, second, w.facts, {100}, {(100, "plan"): "1"})
+        services.save_scores(session, second, w.facts, {w.b0}, {(w.b0, "c0"): "1"})
     with pytest.raises(DomainError):
         services.submit_report(session, ev, chair, w.facts, w.bids)
 
@@ -246,7 +246,7 @@ def test_report_waits_for_every_sheet(session, w):
     ev, (chair, second) = declared_committee(session, w)
     all_qualified(session, ev, w)
     valid = {b.bid_id for b in w.bids}
-    services.save_scores(session, chair, w.facts, valid, {(b, k): "20" for b in valid for k in ("plan", "team")})
+    services.save_scores(session, chair, w.facts, valid, {(b, k): "20" for b in valid for k in ("c0", "c1")})
     services.submit_sheet(session, chair, w.facts, valid)
     with pytest.raises(DomainError, match="未提交"):
         services.submit_report(session, ev, chair, w.facts, w.bids)
@@ -257,7 +257,7 @@ def test_lowest_price_method_ranks_by_price_without_sheets(session):
     ev, (chair, _second) = declared_committee(session, w)
     all_qualified(session, ev, w)
     services.submit_report(session, ev, chair, w.facts, w.bids)
-    assert [(r.bid_id, r.rank) for r in services.results(session, ev)] == [(100, 1), (102, 2), (101, 3)]
+    assert [(r.bid_id, r.rank) for r in services.results(session, ev)] == [(w.b0, 1), (w.b2, 2), (w.b1, 3)]
 
 
 # --- award -------------------------------------------------------------------------
@@ -275,16 +275,16 @@ def test_award_to_another_than_the_top_needs_a_reason(session, w):
     ev, (chair, _s) = _scored(session, w)
     services.submit_report(session, ev, chair, w.facts, w.bids)
     with pytest.raises(DomainError, match="理由"):
-        _award(session, w, ev, 102)
-    record = _award(session, w, ev, 102, reason="排名第一的供应商放弃成交")
+        _award(session, w, ev, w.b2)
+    record = _award(session, w, ev, w.b2, reason="排名第一的供应商放弃成交")
     assert record.amount == D("95000.00") and record.reason
 
 
 def test_award_publicity_deadlines_and_notices_to_every_bidder(session, w):
     ev, (chair, _s) = _scored(session, w)
-    # Disqualify nothing; award the top (bid 101) on Wed 2026-09-30 10:00 Beijing.
+    # Disqualify nothing; award the top (bid b1) on Wed 2026-09-30 10:00 Beijing.
     services.submit_report(session, ev, chair, w.facts, w.bids)
-    record = _award(session, w, ev, 101)
+    record = _award(session, w, ev, w.b1)
     session.commit()
     # Publicity 1 wd: 09-30 not counted, 10-01..10-07 off → ends 24:00 on Thu 10-08.
     assert clocks.last_day(record.publicity_ends_at) == date(2026, 10, 8)
@@ -293,11 +293,11 @@ def test_award_publicity_deadlines_and_notices_to_every_bidder(session, w):
     # Contract within 30 d of the notice (09-30): until 24:00 on 10-30.
     assert clocks.last_day(record.contract_deadline_at) == date(2026, 10, 30)
     notices = {n.bid_id: n for n in session.scalars(select(AwardNotice))}
-    assert notices[101].kind == NoticeKind.AWARDED
-    assert (notices[100].kind, notices[100].rank, notices[100].total) == (NoticeKind.NOT_AWARDED, 3, D("81.00"))
-    assert (notices[102].rank, notices[102].total) == (2, D("83.26"))
+    assert notices[w.b1].kind == NoticeKind.AWARDED
+    assert (notices[w.b0].kind, notices[w.b0].rank, notices[w.b0].total) == (NoticeKind.NOT_AWARDED, 3, D("81.00"))
+    assert (notices[w.b2].rank, notices[w.b2].total) == (2, D("83.26"))
     # Each bidder's member got the notice with its own figures, in the same transaction.
-    loser = w.bidder_users[0]  # bid 100
+    loser = w.bidder_users[0]  # bid b0
     note = session.scalar(select(Notification).where(Notification.recipient_user_id == loser.id,
                                                      Notification.event_key.like("award.not_awarded:%")))
     assert note is not None and "81.00" in note.body_text and "3" in note.body_text
@@ -309,13 +309,13 @@ def test_award_publicity_deadlines_and_notices_to_every_bidder(session, w):
 
 def test_disqualified_bidder_gets_its_reason(session, w):
     ev, ms = declared_committee(session, w)
-    all_qualified(session, ev, w, failed={100})
-    score_all(session, ev, w, ms, [{101: ("30", "20"), 102: ("30", "20")}, {101: ("30", "20"), 102: ("30", "20")}])
+    all_qualified(session, ev, w, failed={w.b0})
+    score_all(session, ev, w, ms, [{w.b1: ("30", "20"), w.b2: ("30", "20")}, {w.b1: ("30", "20"), w.b2: ("30", "20")}])
     services.submit_report(session, ev, ms[0], w.facts, w.bids)
     with pytest.raises(DomainError):
-        _award(session, w, ev, 100)  # a disqualified bid cannot win
-    _award(session, w, ev, 102)
-    notice = session.scalar(select(AwardNotice).where(AwardNotice.bid_id == 100))
+        _award(session, w, ev, w.b0)  # a disqualified bid cannot win
+    _award(session, w, ev, w.b2)
+    notice = session.scalar(select(AwardNotice).where(AwardNotice.bid_id == w.b0))
     assert notice.disqualification_reason == "营业执照过期" and notice.rank is None
-    row = session.scalar(select(EvaluationResult).where(EvaluationResult.bid_id == 100))
+    row = session.scalar(select(EvaluationResult).where(EvaluationResult.bid_id == w.b0))
     assert not row.qualified

@@ -4,11 +4,10 @@ the evaluation reads them only through procure.evaluation.tenderfacts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import Decimal as D
 
 from procure.accounts.models import Role
-from procure.evaluation.tenderfacts import Criterion, OpenedBid, TenderFacts
+from procure.evaluation.tenderfacts import OpenedBid, TenderFacts
 from tests import factories
 
 
@@ -33,32 +32,54 @@ class World:
     bidder_users: list
     officer: object
     evaluators: list
+    tender: object = None
+
+    @property
+    def b0(self):
+        return self.bids[0].bid_id
+
+    @property
+    def b1(self):
+        return self.bids[1].bid_id
+
+    @property
+    def b2(self):
+        return self.bids[2].bid_id
 
 
 def build(*, comprehensive: bool = True, min_bids: int = 2, prices=("80000.00", "100000.00", "95000.00")):
+    """A published tender of 371321 (price weight 30; criteria 服务方案 40 = c0,
+    团队与经验 30 = c1), one bid per price by a new verified organization,
+    submitted in that order, then opened through the real opening. The
+    tender's minimum is set to ``min_bids`` after the opening (the evaluation
+    reads it from the tender)."""
+    from flask import current_app
+    from sqlalchemy import update
+
+    from procure.bids import opening
+    from procure.evaluation.tenderfacts import facts_for, opened_bids
+    from procure.extensions import db
+    from procure.tenders.models import Tender
+    from tests.tenders import builders
+
+    overrides = dict(criteria=[{"name": "服务方案", "weight": 40}, {"name": "团队与经验", "weight": 30}],
+                     price_weight=30)
+    if not comprehensive:
+        overrides = dict(evaluation_method="lowest_price", criteria=[], price_weight=None)
+    tender = builders.published(**overrides)
+    orgs, users = [], []
+    for price in prices:
+        bid, member, _receipt = builders.submitted_bid(tender, price=D(price))
+        orgs.append(bid.organization)
+        users.append(member)
+    now = builders.pass_deadline(tender)
+    tender = db.session.get(Tender, tender.id)
+    opening.open_bids(db.session, tender, now=now, keys=current_app.config["SEAL_KEYS"])
+    db.session.execute(update(Tender).where(Tender.id == tender.id).values(min_bids=min_bids))
+    db.session.commit()
+    tender = db.session.get(Tender, tender.id)
     officer = factories.officer("371321")
-    township = factories.geo_queries.by_code(factories.db.session, "371321101")
-    county = factories.county("371321")
-    facts = TenderFacts(
-        tender_id=7,
-        county_id=county.id,
-        township_id=township.id,
-        title="居家养老上门服务",
-        number="371321-2026-0007",
-        comprehensive=comprehensive,
-        price_weight=D(30) if comprehensive else None,
-        criteria=(Criterion("plan", "服务方案", D(40)), Criterion("team", "团队与经验", D(30)))
-        if comprehensive else (),
-        min_bids=min_bids,
-        published_at=datetime(2026, 9, 1, 1, 0, tzinfo=timezone.utc),
-    )
-    orgs, users, bids = [], [], []
-    for i, price in enumerate(prices):
-        admin = factories.user()
-        org = factories.organization("371321", admin_user=admin, officer_user=officer)
-        orgs.append(org)
-        users.append(admin)
-        bids.append(OpenedBid(bid_id=100 + i, organization_id=org.id, organization_name=org.name,
-                              price=D(price), submitted_at=datetime(2026, 9, 20, 1, i, tzinfo=timezone.utc)))
     evaluators = [factories.user(Role.EVALUATOR) for _ in range(3)]
-    return World(facts, bids, orgs, users, officer, evaluators)
+    bids = opened_bids(db.session, tender.id)
+    assert [b.price for b in bids] == [D(p) for p in prices]
+    return World(facts_for(tender), bids, orgs, users, officer, evaluators, tender)

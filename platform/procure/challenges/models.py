@@ -1,7 +1,4 @@
 """Challenges (质疑) by bidders, with evidence files and the officer's reply.
-
-``tender_id`` is a plain integer column until the tenders model is on the
-branch (see procure.evaluation.models).
 """
 from __future__ import annotations
 
@@ -50,7 +47,7 @@ class Challenge(db.Model):
     __tablename__ = "challenges"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tender_id: Mapped[int] = mapped_column(Integer, index=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), index=True)
     county_id: Mapped[int] = mapped_column(ForeignKey("divisions.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,8 +1,5 @@
 """Signed contracts (published as contract notices) and performance
 evaluations (绩效评价) of the delivered service.
-
-``tender_id`` is a plain integer column until the tenders model is on the
-branch (see procure.evaluation.models).
 """
 from __future__ import annotations
 
@@ -26,7 +23,7 @@ class Contract(db.Model):
     __tablename__ = "contracts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tender_id: Mapped[int] = mapped_column(Integer, unique=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), unique=True)
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), unique=True)
     county_id: Mapped[int] = mapped_column(ForeignKey("divisions.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -77,7 +74,7 @@ class PerformanceEvaluation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
-    tender_id: Mapped[int] = mapped_column(Integer, index=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     total: Mapped[Decimal] = mapped_column(Numeric(7, 2))
     grade: Mapped[Grade] = mapped_column(_enum(Grade))

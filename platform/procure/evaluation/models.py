@@ -7,10 +7,6 @@ chair's report freezes the computed ``EvaluationResult`` rows (read-only from
 then on). The ``Award`` is the officer's decision with its result notice and
 publicity period; ``AwardNotice`` records the notice each bidder receives
 (award / not awarded) with its own score, rank and disqualification reason.
-
-``tender_id`` and ``bid_id`` are plain integer columns for now: the tenders and
-bids models (issue 10) were not on the branch when this was written; the
-foreign keys are to be added by a migration once they are.
 """
 from __future__ import annotations
 
@@ -70,7 +66,7 @@ class Evaluation(db.Model):
     __tablename__ = "evaluations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tender_id: Mapped[int] = mapped_column(Integer, index=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), index=True)
     # The current evaluation of a tender; an upheld challenge may start a new one.
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[EvaluationState] = mapped_column(_enum(EvaluationState), default=EvaluationState.SETUP)
@@ -118,7 +114,7 @@ class Qualification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"), index=True)
-    bid_id: Mapped[int] = mapped_column(Integer, index=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id", ondelete="CASCADE"), index=True)
     passed: Mapped[bool] = mapped_column(Boolean)
     # Required when it fails; the bidder sees it.
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -134,7 +130,7 @@ class MemberScore(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("committee_members.id", ondelete="CASCADE"), index=True)
-    bid_id: Mapped[int] = mapped_column(Integer, index=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id", ondelete="CASCADE"), index=True)
     criterion_key: Mapped[str] = mapped_column(String(40))
     score: Mapped[Decimal] = mapped_column(SCORE)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -148,7 +144,7 @@ class EvaluationResult(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"), index=True)
-    bid_id: Mapped[int] = mapped_column(Integer, index=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id", ondelete="CASCADE"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     price: Mapped[Decimal] = mapped_column(MONEY)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -167,8 +163,8 @@ class Award(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"), unique=True)
-    tender_id: Mapped[int] = mapped_column(Integer, index=True)
-    bid_id: Mapped[int] = mapped_column(Integer)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), index=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     # Required when the winner is not the top-ranked bid.
@@ -198,7 +194,7 @@ class AwardNotice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id", ondelete="CASCADE"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    bid_id: Mapped[int] = mapped_column(Integer)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"))
     kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind))
     total: Mapped[Decimal | None] = mapped_column(SCORE)
     rank: Mapped[int | None] = mapped_column(Integer)

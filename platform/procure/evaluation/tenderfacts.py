@@ -37,3 +37,50 @@ class TenderFacts:
     criteria: tuple[Criterion, ...]  # non-price criteria
     min_bids: int
     published_at: datetime | None
+
+
+def criterion_key(index: int) -> str:
+    """Criteria are keyed by their position in the tender's list (fixed once the
+    tender is opened); names may be long."""
+    return f"c{index}"
+
+
+def facts_for(tender) -> TenderFacts:
+    """The facts of a ``procure.tenders.models.Tender``. ``price_weight`` and the
+    criteria weights are percentage points (they sum to 100)."""
+    comprehensive = tender.evaluation_method == "comprehensive"
+    criteria = tuple(
+        Criterion(criterion_key(i), str(c.get("name", "")), Decimal(str(c.get("weight", 0))))
+        for i, c in enumerate(tender.criteria or [])
+    ) if comprehensive else ()
+    return TenderFacts(
+        tender_id=tender.id,
+        county_id=tender.county_id,
+        township_id=tender.township_id,
+        title=tender.title,
+        number=tender.public_number or "",
+        comprehensive=comprehensive,
+        price_weight=Decimal(tender.price_weight) if comprehensive and tender.price_weight is not None else None,
+        criteria=criteria,
+        min_bids=int(tender.min_bids),
+        published_at=tender.published_at,
+    )
+
+
+def opened_bids(session, tender_id: int) -> list[OpenedBid]:
+    """The bids of the published opening record (one query), in submission order."""
+    from sqlalchemy import select
+
+    from procure.bids.models import Bid, OpeningRecord
+
+    rows = session.execute(
+        select(OpeningRecord, Bid.organization_id)
+        .join(Bid, Bid.id == OpeningRecord.bid_id)
+        .where(OpeningRecord.tender_id == tender_id)
+        .order_by(OpeningRecord.submitted_at, OpeningRecord.id)
+    ).all()
+    return [
+        OpenedBid(bid_id=r.bid_id, organization_id=org_id, organization_name=r.organization_name,
+                  price=Decimal(r.price), submitted_at=r.submitted_at)
+        for r, org_id in rows
+    ]
