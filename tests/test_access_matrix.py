@@ -519,6 +519,14 @@ MATRIX_ENTRIES = [
     Route("alerts.failed_emails", signed_in(FORBIDDEN, admin=OK)),
     Route("alerts.retry_email", signed_in(FORBIDDEN, admin=REDIRECT), notification_id=W.failed_notification,
           mutates=True),
+    # --- evaluation (issue 11). The world has no opened tender yet: unknown ids
+    # give 404 to everyone signed in; tests/evaluation/test_views.py checks the
+    # assigned-only rule on a real evaluation.
+    Route("evaluation.assigned", signed_in()),
+    Route("evaluation.sheet", signed_in(NOT_FOUND), evaluation_id=999999),
+    Route("evaluation.comparison", signed_in(NOT_FOUND), evaluation_id=999999),
+    Route("evaluation.manage", signed_in(NOT_FOUND), tender_id=999999),
+    Route("evaluation.result_notice", public(NOT_FOUND), tender_id=999999),
 ]
 
 MATRIX = {entry.key: entry for entry in MATRIX_ENTRIES}

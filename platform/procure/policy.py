@@ -323,3 +323,39 @@ def can_ask_question(user: User | None, organization, *, today) -> bool:
 def can_manage_bid(user: User | None, bid) -> bool:
     """Only the bidding organization's members ever see or change its bid."""
     return bid is not None and is_org_member(user, bid.organization)
+
+
+# --- evaluation, award, challenges, contracts ------------------------------------
+
+
+def can_manage_evaluation(user: User | None, county_id: int) -> bool:
+    """The tender's county officers form the committee, award, answer
+    challenges and record contracts."""
+    return county_id in officer_county_ids(user)
+
+
+def committee_membership(user: User | None, evaluation):
+    """The user's active seat on the evaluation's committee, or None: an
+    evaluator sees only the evaluations they are assigned to."""
+    if not _authenticated(user) or evaluation is None:
+        return None
+    for member in evaluation.members:
+        if member.user_id == user.id and member.active:
+            return member
+    return None
+
+
+def can_see_bids_in_evaluation(member) -> bool:
+    """A member sees the bids only after declaring no conflict of interest."""
+    from procure.evaluation.models import MemberStatus
+
+    return member is not None and member.status == MemberStatus.DECLARED
+
+
+def can_view_comparison(user: User | None, evaluation, county_id: int) -> bool:
+    """Officers of the county; members once their own sheet is submitted (never
+    another's scores before their own are in)."""
+    if can_manage_evaluation(user, county_id):
+        return True
+    member = committee_membership(user, evaluation)
+    return member is not None and member.sheet_submitted_at is not None

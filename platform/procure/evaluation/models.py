@@ -80,6 +80,7 @@ class Evaluation(db.Model):
     members: Mapped[list[CommitteeMember]] = relationship(
         back_populates="evaluation", order_by="CommitteeMember.id", cascade="all, delete-orphan"
     )
+    tender = relationship("Tender", lazy="joined")
 
 
 class CommitteeMember(db.Model):
