@@ -15,8 +15,13 @@ _HASH: dict[str, str] = {}
 
 
 def fast_passwords(monkeypatch) -> None:
-    """One scrypt hash for every user of the world (as the access matrix does)."""
+    """One scrypt hash for every user of the world (as the access matrix does),
+    and notifications kept in the outbox (the inbox rows are what the tests
+    read; delivering ~40 emails over SMTP took half of the world's build)."""
     from procure.accounts import services as account_services
+    from procure.notifications import services as notification_services
+
+    monkeypatch.setattr(notification_services, "dispatch", lambda _ids: None)
 
     if not _HASH:
         _HASH["h"] = account_services.hash_password(factories.PASSWORD)
