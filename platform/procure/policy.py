@@ -310,7 +310,7 @@ def can_view_public_tender(tender) -> bool:
 
 
 def can_view_opening_record(tender) -> bool:
-    return tender.opened_at is not None and tender.status in ("opened", "failed", "cancelled")
+    return tender.opened_at is not None and tender.status in ("opened", "failed", "cancelled", "evaluating", "awarded", "contracted", "evaluated")
 
 
 def can_ask_question(user: User | None, organization, *, today) -> bool:
