@@ -359,3 +359,45 @@ def can_view_comparison(user: User | None, evaluation, county_id: int) -> bool:
         return True
     member = committee_membership(user, evaluation)
     return member is not None and member.sheet_submitted_at is not None
+
+
+def organization_id_of(user: User | None) -> int | None:
+    """The organization the user belongs to (member or administrator), or None."""
+    membership = org_membership(user)
+    return membership.organization_id if membership is not None else None
+
+
+def can_file_challenge(user: User | None) -> bool:
+    """Challenges are filed by suppliers: members of an organization (the
+    service checks that process and result challenges come from bidders)."""
+    return organization_id_of(user) is not None
+
+
+def can_view_challenge(user: User | None, challenge) -> bool:
+    """The challenging organization's members and the county's officers;
+    hidden (404) from everyone else."""
+    if challenge is None:
+        return False
+    return organization_id_of(user) == challenge.organization_id or challenge.county_id in officer_county_ids(user)
+
+
+def can_answer_challenge(user: User | None, challenge) -> bool:
+    return challenge is not None and challenge.county_id in officer_county_ids(user)
+
+
+def can_view_officer_lists(user: User | None) -> bool:
+    """Challenges to answer, contracts due: any county officer (their own counties)."""
+    return is_officer(user)
+
+
+def can_record_performance(user: User | None, tender) -> bool:
+    """The purchaser: the county's officers and the officers of the purchasing township."""
+    if tender.county_id in officer_county_ids(user):
+        return True
+    return _authenticated(user) and any(
+        r.role == Role.TOWNSHIP_OFFICER and r.division_id == tender.township_id for r in user.roles
+    )
+
+
+def is_evaluator(user: User | None) -> bool:
+    return _authenticated(user) and user.has_role(Role.EVALUATOR)

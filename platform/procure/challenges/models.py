@@ -63,6 +63,8 @@ class Challenge(db.Model):
     reply: Mapped[str] = mapped_column(Text, default="")
     replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # What an upheld challenge led to: "reopened" (a new evaluation) or "cancelled".
+    remedy: Mapped[str] = mapped_column(String(20), default="")
     # Set by the sweep when the reply is overdue and officers were told.
     overdue_flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

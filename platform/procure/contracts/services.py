@@ -23,7 +23,7 @@ from procure.contracts.models import (
     PerformanceIndicator,
 )
 from procure.errors import DomainError
-from procure.evaluation import clocks, scoring
+from procure.evaluation import clocks, scoring, tenderfacts
 from procure.evaluation.models import Award
 from procure.organizations import documents
 from procure.timeutil import as_utc, utcnow
@@ -155,6 +155,7 @@ def record(
     )
     session.add(contract)
     session.flush()
+    tenderfacts.set_status(session, award.tender_id, tenderfacts.CONTRACTED)
     return contract
 
 
@@ -169,6 +170,40 @@ def contract_flag(award: Award, contract: Contract | None, settings: ContractSet
     if not clocks.is_in_time(now, clocks.contract_warning_from(deadline, settings.warning_days)):
         return "due_soon"
     return None
+
+
+def flag_due(session: Session, settings: ContractSettings, *, now: datetime | None = None) -> list[Award]:
+    """Tell the county's officers (once per flag) of every award whose contract
+    is due within the warning days or overdue. Idempotent: an award is told
+    "due_soon" once and "overdue" once."""
+    from datetime import timedelta
+
+    from procure.challenges.services import _notify_officers
+    from procure.tenders.models import Tender
+
+    now = as_utc(now or utcnow())
+    horizon = now + timedelta(days=settings.warning_days + 1)
+    rows = session.execute(
+        select(Award, Tender.county_id, Tender.title).join(Tender, Tender.id == Award.tender_id)
+        .outerjoin(Contract, Contract.award_id == Award.id)
+        .where(Award.annulled_at.is_(None), Contract.id.is_(None), Award.contract_flag != "overdue",
+               Award.contract_deadline_at <= horizon)
+        .order_by(Award.id).with_for_update(skip_locked=True, of=Award)
+    ).all()
+    flagged = []
+    for award, county_id, title in rows:
+        flag = contract_flag(award, None, settings, now)
+        if flag is None or flag == award.contract_flag:
+            continue
+        award.contract_flag = flag
+        deadline = signing_deadline(award, settings)
+        _notify_officers(session, county_id, event_key=f"contract.{flag}:{award.id}", template="contract_due",
+                         context={"tender_title": title, "overdue": flag == "overdue",
+                                  "deadline": deadline.last_day.isoformat()},
+                         link=f"/manage/tenders/{award.tender_id}/contract")
+        flagged.append(award)
+    session.flush()
+    return flagged
 
 
 # === performance evaluation ====================================================
@@ -245,4 +280,5 @@ def record_performance(
     for kind, name, maximum, score in clean:
         evaluation.indicators.append(PerformanceIndicator(kind=kind, name=name, maximum=maximum, score=score))
     session.flush()
+    tenderfacts.set_status(session, contract.tender_id, tenderfacts.EVALUATED)
     return evaluation

@@ -177,6 +177,8 @@ class Award(db.Model):
     challenge_deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     challenge_deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     contract_deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The last contract flag the officers were told of ("due_soon", "overdue"; the sweep).
+    contract_flag: Mapped[str] = mapped_column(String(10), default="")
     # An upheld challenge may annul the award (the evaluation is re-opened or the tender cancelled).
     annulled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

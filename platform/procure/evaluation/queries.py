@@ -46,3 +46,11 @@ def results(session: Session, evaluation_id: int) -> list[EvaluationResult]:
         select(EvaluationResult).where(EvaluationResult.evaluation_id == evaluation_id)
         .order_by(EvaluationResult.rank.is_(None), EvaluationResult.rank, EvaluationResult.id)
     ))
+
+
+def notice_for(session: Session, award_id: int, organization_id: int):
+    from procure.evaluation.models import AwardNotice
+
+    return session.scalar(
+        select(AwardNotice).where(AwardNotice.award_id == award_id, AwardNotice.organization_id == organization_id)
+    )

@@ -7,6 +7,11 @@ The flow of one evaluation::
     review (chair records pass/fail per bid) ─chair finishes─► scoring | failed (废标)
     scoring (each member fills and submits their sheet) ─chair reports─► reported
     reported ─officer awards─► awarded (result notice, publicity, notices to bidders)
+    awarded ─challenge upheld─► reopened (a new evaluation in setup) | tender cancelled
+
+The tender's status follows: evaluating (from the start, again after a
+re-opening), failed (废标), awarded; contracts move it on to contracted and
+evaluated (procure.contracts.services).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from procure.accounts.models import Role, RoleAssignment, User
 from procure.errors import DomainError
-from procure.evaluation import clocks, scoring
+from procure.evaluation import clocks, scoring, tenderfacts
 from procure.evaluation.models import (
     Award,
     AwardNotice,
@@ -88,6 +93,7 @@ def start(session: Session, facts: TenderFacts, *, officer: User) -> Evaluation:
     evaluation = Evaluation(tender_id=facts.tender_id, created_by_id=officer.id, state=EvaluationState.SETUP)
     session.add(evaluation)
     session.flush()
+    tenderfacts.set_status(session, facts.tender_id, tenderfacts.EVALUATING)
     return evaluation
 
 
@@ -263,6 +269,7 @@ def finish_review(session: Session, evaluation: Evaluation, facts: TenderFacts, 
         evaluation.failed_reason = str(
             _l("通过资格和符合性审查的投标只有 %(v)s 家，少于本项目要求的 %(m)s 家。", v=len(valid), m=facts.min_bids)
         )
+        tenderfacts.set_status(session, facts.tender_id, tenderfacts.FAILED)
     else:
         evaluation.state = EvaluationState.SCORING
     session.flush()
@@ -464,6 +471,7 @@ def award(
         session.flush()
         _notify_bidder(session, notice, facts)
     evaluation.state = EvaluationState.AWARDED
+    tenderfacts.set_status(session, facts.tender_id, tenderfacts.AWARDED)
     session.flush()
     return record
 
@@ -490,4 +498,64 @@ def _notify_bidder(session: Session, notice: AwardNotice, facts: TenderFacts) ->
     }
     for user in _org_members(session, notice.organization_id):
         notify(session, event_key=f"award.{notice.kind.value}:{notice.award_id}:{notice.organization_id}",
-               template=template, context=context, recipient=user, link=f"/tenders/{facts.tender_id}/result")
+               template=template, context=context, recipient=user, link=f"/tenders/{facts.tender_id}/my-result")
+
+
+# === an upheld challenge =========================================================
+
+
+def _upheld_remedy_allowed(session: Session, challenge, facts: TenderFacts) -> None:
+    from procure.challenges.models import ChallengeStatus
+    from procure.contracts.models import Contract
+
+    if challenge.tender_id != facts.tender_id or challenge.status != ChallengeStatus.UPHELD:
+        raise DomainError(_l("只有成立的质疑才能重新评审或终止项目。"))
+    if challenge.remedy:
+        raise DomainError(_l("该质疑已经处理。"))
+    if session.scalar(select(Contract.id).where(Contract.tender_id == facts.tender_id)) is not None:
+        raise DomainError(_l("合同已经签订，不能重新评审或终止项目。"))
+
+
+def _annul_award(session: Session, tender_id: int, now: datetime) -> Award | None:
+    record = session.scalar(
+        select(Award).where(Award.tender_id == tender_id, Award.annulled_at.is_(None)).order_by(Award.id.desc())
+    )
+    if record is not None:
+        record.annulled_at = now
+    return record
+
+
+def reopen(session: Session, challenge, facts: TenderFacts, *, officer: User,
+           now: datetime | None = None) -> Evaluation:
+    """An upheld challenge: the award (if any) is annulled, the current
+    evaluation is kept as it was (state ``reopened``, no longer current) and a
+    new one starts with a new committee; the tender is evaluating again."""
+    _upheld_remedy_allowed(session, challenge, facts)
+    now = as_utc(now or utcnow())
+    current = session.scalar(
+        select(Evaluation).where(Evaluation.tender_id == facts.tender_id, Evaluation.current.is_(True))
+    )
+    if current is None or current.state in (EvaluationState.SETUP, EvaluationState.FAILED):
+        raise DomainError(_l("本项目没有可以重新进行的评审。"))
+    _annul_award(session, facts.tender_id, now)
+    current.current = False
+    current.state = EvaluationState.REOPENED
+    session.flush()
+    challenge.remedy = "reopened"
+    fresh = Evaluation(tender_id=facts.tender_id, created_by_id=officer.id, state=EvaluationState.SETUP)
+    session.add(fresh)
+    session.flush()
+    tenderfacts.set_status(session, facts.tender_id, tenderfacts.EVALUATING)
+    return fresh
+
+
+def cancel_tender(session: Session, challenge, facts: TenderFacts, *, reason: str, officer: User,
+                  now: datetime | None = None) -> None:
+    """An upheld challenge: the award (if any) is annulled and the tender
+    cancelled with a public reason (终止公告)."""
+    _upheld_remedy_allowed(session, challenge, facts)
+    now = as_utc(now or utcnow())
+    _annul_award(session, facts.tender_id, now)
+    tenderfacts.cancel(session, facts.tender_id, reason=reason, actor=officer, now=now)
+    challenge.remedy = "cancelled"
+    session.flush()

@@ -84,3 +84,49 @@ def opened_bids(session, tender_id: int) -> list[OpenedBid]:
                   price=Decimal(r.price), submitted_at=r.submitted_at)
         for r, org_id in rows
     ]
+
+
+# The tender's status through the evaluation (values of procure.tenders.models.TenderStatus).
+EVALUATING = "evaluating"
+AWARDED = "awarded"
+CONTRACTED = "contracted"
+EVALUATED = "evaluated"
+FAILED = "failed"
+# Statuses in which the opened bids are evaluated, awarded or contracted.
+AFTER_OPENING = ("opened", EVALUATING, AWARDED, CONTRACTED, EVALUATED)
+
+
+def set_status(session, tender_id: int, status: str) -> None:
+    """Move the tender to ``status`` (one of the constants above)."""
+    from procure.tenders.models import Tender, TenderStatus
+
+    tender = session.get(Tender, tender_id)
+    tender.status = TenderStatus(status)
+    session.flush()
+
+
+def cancel(session, tender_id: int, *, reason: str, actor, now) -> None:
+    """The tender's cancellation notice (终止公告), by the tenders service."""
+    from procure.tenders import services as tender_services
+    from procure.tenders.models import Tender
+
+    tender_services.cancel(session, session.get(Tender, tender_id), reason=reason, actor=actor, now=now)
+
+
+def has_opened_bid(session, tender_id: int, organization_id: int) -> bool:
+    """Whether the organization's bid is on the tender's opening record."""
+    from sqlalchemy import select
+
+    from procure.bids.models import Bid, OpeningRecord
+
+    return session.scalar(
+        select(OpeningRecord.id).join(Bid, Bid.id == OpeningRecord.bid_id)
+        .where(OpeningRecord.tender_id == tender_id, Bid.organization_id == organization_id).limit(1)
+    ) is not None
+
+
+def organization_name(session, organization_id: int) -> str:
+    from procure.organizations.models import Organization
+
+    org = session.get(Organization, organization_id)
+    return org.name if org is not None else ""

@@ -1,7 +1,8 @@
 """Evaluation pages. Evaluators: assigned evaluations, the declaration, the
 qualification review (chair), their own score sheet, the report (chair).
 Officers: the committee and the award. Committee and officers: the comparison.
-Public: the result notice (or the failed notice)."""
+Public: the result notice (or the failed notice). Bidders: their own result
+(score, rank, any disqualification reason), their challenges."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -137,7 +138,7 @@ def manage(tender_id: int):
     policy.require(policy.can_manage_evaluation(current_user, tender.county_id), hide=True)
     facts = tenderfacts.facts_for(tender)
     evaluation = queries.current_for_tender(db.session, tender.id)
-    bids = tenderfacts.opened_bids(db.session, tender.id) if tender.status == TenderStatus.OPENED else []
+    bids = tenderfacts.opened_bids(db.session, tender.id) if tender.status in tenderfacts.AFTER_OPENING else []
     if request.method == "POST":
         action = request.form.get("action", "")
         try:
@@ -191,10 +192,41 @@ def result_notice(tender_id: int):
     award = queries.award_for(db.session, evaluation.id)
     results = queries.results(db.session, evaluation.id) if award else []
     names = {b.bid_id: b.organization_name for b in tenderfacts.opened_bids(db.session, tender.id)}
+    from procure.contracts import queries as contract_queries
+
+    contract = contract_queries.for_tender(db.session, tender.id) if award else None
     return render_template("evaluation/result_notice.html", tender=tender, evaluation=evaluation, award=award,
-                           results=results, names=names, State=EvaluationState, period_end=_period_end)
+                           results=results, names=names, State=EvaluationState, period_end=_period_end,
+                           contract=contract)
 
 
 def _period_end(instant) -> str:
     """A period ending at 24:00 of its last day, as shown (Beijing time)."""
     return f"{clocks.last_day(instant, current_app.config['TIMEZONE']).isoformat()} 24:00"
+
+
+# === bidders =======================================================================
+
+
+@bp.route("/tenders/<int:tender_id>/my-result")
+@login_required
+def my_result(tender_id: int):
+    """The bidding organization's own result: the notice it received at the
+    award (score, rank, disqualification reason), the deadlines, its challenges."""
+    from procure.challenges import queries as challenge_queries
+    from procure.challenges.models import STATUS_LABELS, SUBJECT_LABELS
+
+    tender = _tender_or_404(tender_id)
+    org_id = policy.organization_id_of(current_user)
+    policy.require(org_id is not None, hide=True)
+    award = queries.current_award(db.session, tender.id)
+    notice = queries.notice_for(db.session, award.id, org_id) if award else None
+    evaluation = queries.current_for_tender(db.session, tender.id)
+    failed = evaluation is not None and evaluation.state == EvaluationState.FAILED
+    own_bid = tenderfacts.has_opened_bid(db.session, tender.id, org_id)
+    policy.require(own_bid, hide=True)
+    return render_template(
+        "evaluation/my_result.html", tender=tender, award=award, notice=notice, failed=failed,
+        evaluation=evaluation, challenges=challenge_queries.of_organization(db.session, tender.id, org_id),
+        subject_labels=SUBJECT_LABELS, status_labels=STATUS_LABELS, period_end=_period_end,
+    )
