@@ -88,3 +88,60 @@ def build(*, comprehensive: bool = True, min_bids: int = 2, prices=("80000.00", 
     bids = opened_bids(db.session, tender.id)
     assert [b.price for b in bids] == [D(p) for p in prices]
     return World(facts_for(tender), bids, orgs, users, officer, evaluators, tender)
+
+
+def client_as(app, user):
+    """A test client signed in as ``user`` through the session (as Flask-Login
+    stores it; no login form, no password hash) and its CSRF token."""
+    import secrets
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    client = app.test_client()
+    raw = secrets.token_hex(20)
+    with client.session_transaction() as s:
+        s["csrf_token"] = raw
+        s["_user_id"] = user.session_token
+        s["_fresh"] = True
+    return client, URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def scored(session, w, *, members=2):
+    """A committee of ``members`` (the first chairs), every bid qualified and
+    scored as in tests/evaluation/test_services.py::_scored (ranks b1, b2, b0;
+    totals 89.00, 83.26, 81.00 with three bids)."""
+    from procure.evaluation import services
+
+    ev = services.start(session, w.facts, officer=w.officer)
+    bidders = {b.organization_id for b in w.bids}
+    ms = [services.add_member(session, ev, email=w.evaluators[i].email, chair=i == 0, bidder_org_ids=bidders,
+                              facts=w.facts, invited_by=w.officer) for i in range(members)]
+    for m in ms:
+        services.declare(session, m, conflict=False)
+    services.begin_review(session, ev, min_members=2)
+    for b in w.bids:
+        services.record_qualification(session, ev, b, passed=True, actor=w.officer)
+    services.finish_review(session, ev, w.facts, w.bids)
+    marks = [("30", "20"), ("38", "28"), ("33", "25")]
+    valid = {b.bid_id for b in w.bids}
+    for n, m in enumerate(ms):
+        services.save_scores(session, m, w.facts, valid, {
+            (b.bid_id, key): str(int(marks[i % 3][k]) + n + (i // 3))
+            for i, b in enumerate(w.bids) for k, key in enumerate(("c0", "c1"))
+        })
+        services.submit_sheet(session, m, w.facts, valid)
+    return ev, ms
+
+
+def awarded(session, w, *, now):
+    """``scored``, the chair's report and the award to the top-ranked bid at ``now``."""
+    from procure.evaluation import clocks, services
+
+    ev, ms = scored(session, w)
+    services.submit_report(session, ev, ms[0], w.facts, w.bids)
+    top = services.results(session, ev)[0]
+    award = services.award(session, ev, w.facts, bid_id=top.bid_id, officer=w.officer,
+                           add_workdays=clocks.platform_calendar(session), settings=services.ClockSettings(),
+                           now=now)
+    session.commit()
+    return ev, award
