@@ -52,7 +52,24 @@ class World:
         return self.bids[2].bid_id
 
 
-def build(*, comprehensive: bool = True, min_bids: int = 2, prices=("80000.00", "100000.00", "95000.00")):
+def _bid_by(tender, org, member, price):
+    """A submitted bid of an existing organization (as builders.submitted_bid)."""
+    from procure.bids import services as bids
+    from procure.extensions import db
+    from tests.tenders import builders
+
+    bid = bids.get_or_create(db.session, tender, org)
+    content = bids.read_draft(bid, builders.sealer())
+    content.price, content.technical, content.team = price, "技术方案", "张三"
+    content.declarations = {k: True for k in bids.DECLARATIONS}
+    bids.save_draft(db.session, bid, content, sealer=builders.sealer())
+    bids.submit(db.session, bid, user=member, sealer=builders.sealer())
+    db.session.commit()
+    return bid
+
+
+def build(*, comprehensive: bool = True, min_bids: int = 2, prices=("80000.00", "100000.00", "95000.00"),
+          bidders=(), the_item=None):
     """A published tender of 371321 (price weight 30; criteria 服务方案 40 = c0,
     团队与经验 30 = c1), one bid per price by a new verified organization,
     submitted in that order, then opened through the real opening. The
@@ -71,11 +88,18 @@ def build(*, comprehensive: bool = True, min_bids: int = 2, prices=("80000.00", 
                      price_weight=30)
     if not comprehensive:
         overrides = dict(evaluation_method="lowest_price", criteria=[], price_weight=None)
+    if the_item is not None:
+        overrides["the_item"] = the_item
     tender = builders.published(**overrides)
     orgs, users = [], []
-    for price in prices:
-        bid, member, _receipt = builders.submitted_bid(tender, price=D(price))
-        orgs.append(bid.organization)
+    for i, price in enumerate(prices):
+        if i < len(bidders):  # given (organization, member) pairs bid first
+            org, member = bidders[i]
+            _bid_by(tender, org, member, D(price))
+        else:
+            bid, member, _receipt = builders.submitted_bid(tender, price=D(price))
+            org = bid.organization
+        orgs.append(org)
         users.append(member)
     now = builders.pass_deadline(tender)
     tender = db.session.get(Tender, tender.id)
