@@ -34,16 +34,42 @@ def bj(y, m, d, hh=0, mm=0):
     return datetime(y, m, d, hh, mm, tzinfo=SH)
 
 
-@pytest.fixture
-def awarded(session):
-    w = world_mod.build()
-    ev, (chair, _s) = _scored(session, w)
+@pytest.fixture(scope="module")
+def _awarded_world(app):
+    """The worked example awarded to b1 on AWARD_AT, built and committed ONCE
+    for the module: every test here only flushes, and is rolled back."""
     from procure.evaluation import services
+    from procure.extensions import db
+    from tests.conftest import _truncate
 
-    services.submit_report(session, ev, chair, w.facts, w.bids)
-    award = _award(session, w, ev, w.b1, now=AWARD_AT)
-    session.commit()
-    return w, award
+    with app.app_context():
+        with pytest.MonkeyPatch.context() as mp:
+            world_mod.fast_passwords(mp)
+            session = db.session
+            w = world_mod.build()
+            ev, (chair, _s) = _scored(session, w)
+            services.submit_report(session, ev, chair, w.facts, w.bids)
+            award = _award(session, w, ev, w.b1, now=AWARD_AT)
+            session.commit()
+            yield w, award
+        db.session.rollback()
+        _truncate()
+        db.session.remove()
+
+
+@pytest.fixture
+def session(_awarded_world):
+    """The module's session (its world stays); what a test flushes is rolled back."""
+    from procure.extensions import db
+
+    yield db.session
+    db.session.rollback()
+
+
+@pytest.fixture
+def awarded(_awarded_world, session):
+    w, award = _awarded_world
+    return dataclasses.replace(w), award
 
 
 def _file(session, w, award, *, now, subject="result", org_index=0, tmp_path=None, evidence=()):
@@ -78,7 +104,7 @@ def test_late_result_challenge_is_refused_with_the_computed_deadline(session, aw
 
 
 def test_document_challenge_window_counts_working_days_from_publication(session, awarded):
-    w, award = awarded
+    w, award = awarded  # (a copy of the module's world: its facts may be replaced)
     w.facts = dataclasses.replace(w.facts, published_at=bj(2026, 9, 1, 9))
     # Published 2026-09-01 09:00 Beijing (Tue): 7 wd → 09-02 .. 09-04, 09-07 .. 09-10: until 24:00 09-10.
     with pytest.raises(DomainError, match="2026-09-10 24:00"):
