@@ -5,7 +5,7 @@ Public: the result notice (or the failed notice). Bidders: their own result
 (score, rank, any disqualification reason), their challenges."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,6 +15,7 @@ from procure.evaluation import clocks, queries, services, tenderfacts
 from procure.evaluation.models import EVALUATION_STATE_LABELS, EvaluationState, MemberKind
 from procure.extensions import db
 from procure.tenders.models import Tender, TenderStatus
+from procure.viewkit import act
 
 bp = Blueprint("evaluation", __name__)
 
@@ -59,13 +60,14 @@ def sheet(evaluation_id: int):
     valid_ids = {b.bid_id for b in bids if b.bid_id in quals and quals[b.bid_id].passed}
     if request.method == "POST":
         action = request.form.get("action", "")
-        try:
+        if action in ("qualify", "finish_review", "report") and not member.is_chair:
+            abort(403)
+
+        def change():
             if action == "declare":
                 conflict = request.form.get("conflict") == "yes"
                 services.declare(db.session, member, conflict=conflict, note=request.form.get("note", ""),
                                  officers=_county_officers(facts.county_id), facts=facts)
-            elif action in ("qualify", "finish_review", "report") and not member.is_chair:
-                abort(403)
             elif action == "qualify":
                 for b in bids:
                     verdict = request.form.get(f"q-{b.bid_id}")
@@ -83,12 +85,8 @@ def sheet(evaluation_id: int):
                 services.submit_report(db.session, evaluation, member, facts, bids, text=request.form.get("text", ""))
             else:
                 abort(400)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("已保存。"), "success")
+
+        act(change, success=_("已保存。"))
         return redirect(url_for("evaluation.sheet", evaluation_id=evaluation.id))
     mine = services.member_scores(db.session, evaluation).get(member.id, {}) if bids else {}
     return render_template(
@@ -141,13 +139,14 @@ def manage(tender_id: int):
     bids = tenderfacts.opened_bids(db.session, tender.id) if tender.status in tenderfacts.AFTER_OPENING else []
     if request.method == "POST":
         action = request.form.get("action", "")
-        try:
+        if action != "start" and evaluation is None:
+            abort(400)
+
+        def change():
             if action == "start":
                 if tender.status != TenderStatus.OPENED:
                     raise DomainError(_("只有已开标的项目可以组织评审。"))
                 services.start(db.session, facts, officer=current_user)
-            elif evaluation is None:
-                abort(400)
             elif action == "add_member":
                 kind = MemberKind.PURCHASER if request.form.get("kind") == "purchaser" else MemberKind.EVALUATOR
                 services.add_member(db.session, evaluation, email=request.form.get("email", ""),
@@ -166,12 +165,8 @@ def manage(tender_id: int):
                                settings=services.ClockSettings.from_config(current_app.config))
             else:
                 abort(400)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("已保存。"), "success")
+
+        act(change, success=_("已保存。"))
         return redirect(url_for("evaluation.manage", tender_id=tender.id))
     results = queries.results(db.session, evaluation.id) if evaluation else []
     award = queries.award_for(db.session, evaluation.id) if evaluation else None
