@@ -58,7 +58,7 @@ def _bid_by(tender, org, member, price):
     from procure.extensions import db
     from tests.tenders import builders
 
-    bid = bids.get_or_create(db.session, tender, org)
+    bid = bids.get_or_create(db.session, tender, org, today=builders.TODAY)
     content = bids.read_draft(bid, builders.sealer())
     content.price, content.technical, content.team = price, "技术方案", "张三"
     content.declarations = {k: True for k in bids.DECLARATIONS}
