@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import update
+from sqlalchemy import select
 
 from procure.evaluation import clocks
 from procure.evaluation.models import Award
@@ -133,12 +133,9 @@ def test_committee_scores_award_challenge_contract_and_grade(new_page, session, 
 
     # 8. Five days later (the clock moves: the publicity period is over), the
     #    officer records the signed contract from the list of contracts due.
-    session.execute(update(Award).where(Award.tender_id == tid).values(
-        notice_published_at=Award.notice_published_at - timedelta(days=5),
-        publicity_ends_at=Award.publicity_ends_at - timedelta(days=5),
-        challenge_deadline_at=Award.challenge_deadline_at - timedelta(days=5),
-        contract_deadline_at=Award.contract_deadline_at - timedelta(days=5),
-    ))
+    award = session.scalar(select(Award).where(Award.tender_id == tid))
+    for name in ("notice_published_at", "publicity_ends_at", "challenge_deadline_at", "contract_deadline_at"):
+        setattr(award, name, getattr(award, name) - timedelta(days=5))  # in Python: SQLite stores text
     session.commit()
     today = clocks.local_date(utcnow(), "Asia/Shanghai")
     officer.goto("/manage/contracts")

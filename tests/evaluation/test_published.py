@@ -121,6 +121,12 @@ def test_the_tender_went_through_every_status(app, done):
 
     with app.app_context():
         assert db.session.get(Tender, done["w"].tender.id).status.value == "evaluated"
+    # The tender's public notice links the result, contract and performance notices.
+    tid = done["w"].tender.id
+    status, html = _get(app, f"/tenders/{tid}")
+    assert status == 200 and 'data-testid="award-links"' in html
+    for path in (f"/tenders/{tid}/result", f"/tenders/{tid}/contract", f"/tenders/{tid}/performance"):
+        assert f'href="{path}"' in html
 
 
 def test_result_notice_links_the_contract_notice(app, done):

@@ -25,7 +25,7 @@ from procure.accounts.models import Role
 from procure.bids import services as bids
 from procure.clock import db_now
 from procure.evaluation import clocks, services, tenderfacts
-from procure.evaluation.models import Award, Evaluation
+from procure.evaluation.models import Evaluation
 from procure.geo import queries as geo_queries
 from procure.organizations import queries as org_queries
 from procure.organizations.services import local_today
@@ -123,18 +123,15 @@ def load_demo_evaluations(session: Session, *, password: str) -> list[str]:
         top = services.results(session, evaluation)[0]
         award = services.award(session, evaluation, facts, bid_id=top.bid_id, officer=officer,
                                add_workdays=add_workdays, settings=settings, now=now)
-        if days_ago:  # as if the award had been made days ago
+        if days_ago:  # as if the award had been made days ago (in Python: SQLite stores text)
             shift = timedelta(days=days_ago)
-            session.execute(update(Award).where(Award.id == award.id).values(
-                notice_published_at=Award.notice_published_at - shift,
-                publicity_ends_at=Award.publicity_ends_at - shift,
-                challenge_deadline_at=Award.challenge_deadline_at - shift,
-                contract_deadline_at=Award.contract_deadline_at - shift))
-            session.execute(update(Tender).where(Tender.id == tender.id).values(
-                published_at=Tender.published_at - shift, enquiry_deadline=Tender.enquiry_deadline - shift,
-                bid_deadline=Tender.bid_deadline - shift, opened_at=Tender.opened_at - shift))
+            for obj, names in ((award, ("notice_published_at", "publicity_ends_at", "challenge_deadline_at",
+                                        "contract_deadline_at")),
+                               (tender, ("published_at", "enquiry_deadline", "bid_deadline", "opened_at"))):
+                for name in names:
+                    if getattr(obj, name) is not None:
+                        setattr(obj, name, getattr(obj, name) - shift)
             session.flush()
-            session.refresh(award)
         return facts, award
 
     t1 = opened("2026年社区老年食堂运营服务（询价）", 0, ("236000.00", "241000.00", "229000.00"))
