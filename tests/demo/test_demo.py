@@ -84,13 +84,11 @@ def test_demo_tenders_in_every_reachable_state(session, app):
     assert session.scalar(select(func.count(Tender.id))) == len(tenders)
 
 
-def test_demo_tenders_at_each_state_after_the_opening(session, app, monkeypatch):
+def test_demo_tenders_at_each_state_after_the_opening(session, app):
     from procure.challenges.models import Challenge, ChallengeStatus
     from procure.contracts.models import Grade, PerformanceEvaluation
-    from procure.notifications import services as notification_services
     from procure.tenders.models import Tender, TenderStatus
 
-    monkeypatch.setattr(notification_services, "dispatch", lambda _ids: None)
     demo.load_demo(session)
     session.commit()
     states = [t.status for t in session.scalars(select(Tender))]
