@@ -352,7 +352,7 @@ def _evaluation_world(app, session, world: World) -> World:
     are published."""
     from datetime import timedelta
 
-    from procure.accounts.models import User
+    from procure.accounts.models import LoginSession, User
     from procure.catalog.models import Item
     from procure.challenges import services as challenges
     from procure.challenges.views import upload_root as challenge_root
@@ -365,7 +365,8 @@ def _evaluation_world(app, session, world: World) -> World:
     from tests.organizations import files
 
     def user(role):
-        return session.scalar(select(User).where(User.session_token == world.tokens[role]))
+        return session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id)
+                              .where(LoginSession.token_hash == account_services.hash_login_token(world.tokens[role])))
 
     org = session.get(Organization, world.organization)
     w = eval_world.build(bidders=[(org, user("org_member"))], the_item=session.get(Item, world.published_item))

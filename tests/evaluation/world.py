@@ -115,17 +115,23 @@ def build(*, comprehensive: bool = True, min_bids: int = 2, prices=("80000.00", 
 
 
 def client_as(app, user):
-    """A test client signed in as ``user`` through the session (as Flask-Login
-    stores it; no login form, no password hash) and its CSRF token."""
+    """A test client signed in as ``user`` through a new login session (as
+    Flask-Login stores it; no login form, no password hash) and its CSRF token.
+    Commits the current database session."""
     import secrets
 
     from itsdangerous import URLSafeTimedSerializer
 
+    from procure.accounts import services as account_services
+    from procure.extensions import db
+
+    token = account_services.start_session(db.session, user)  # a login session, as the login form starts
+    db.session.commit()
     client = app.test_client()
     raw = secrets.token_hex(20)
     with client.session_transaction() as s:
         s["csrf_token"] = raw
-        s["_user_id"] = user.session_token
+        s["_user_id"] = token
         s["_fresh"] = True
     return client, URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
 
