@@ -52,6 +52,11 @@ def _reset_schema(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
+            # A throw-away test database: commits need not wait for the disk
+            # (tests commit thousands of times; measured ~40% faster on a busy
+            # machine). Applies to the connections opened from now on.
+            name = engine.url.database.replace('"', '""')
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     engine.dispose()
 
 

@@ -195,6 +195,13 @@ class World:
     question: int = 0
     bid: int = 0
     bid_file: int = 0
+    # The evaluation world (issue 11), built for the read-only entries only
+    # (``_evaluation_world``): no mutating entry may use these.
+    evaluated_tender: int = 0
+    evaluation: int = 0
+    challenge: int = 0
+    challenge_file: int = 0
+    performance: int = 0
 
 
 _FAST_HASH: dict[str, str] = {}
@@ -334,6 +341,60 @@ def _tender_world(app, session, org, member, item) -> dict[str, int]:
     session.commit()
     return dict(tender=tender.id, draft_tender=draft.id, tender_document=doc.id, question=question.id, bid=bid.id,
                 bid_file=bid_file.id)
+
+
+def _evaluation_world(app, session, world: World) -> World:
+    """A tender of 371321101 taken to the end: the world's organization and two
+    others bid; the "evaluator" chairs the committee (with a second evaluator),
+    both submit their sheets; the chair reports; the top bid is awarded ten days
+    ago; the world's organization challenges the result (with an evidence
+    file, answered); the contract and a performance evaluation with its report
+    are published."""
+    from datetime import timedelta
+
+    from procure.accounts.models import LoginSession, User
+    from procure.catalog.models import Item
+    from procure.challenges import services as challenges
+    from procure.challenges.views import upload_root as challenge_root
+    from procure.contracts import services as contracts
+    from procure.contracts.views import upload_root as contract_root
+    from procure.evaluation import clocks
+    from procure.organizations.models import Organization
+    from procure.timeutil import utcnow
+    from tests.evaluation import world as eval_world
+    from tests.organizations import files
+
+    def user(role):
+        return session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id)
+                              .where(LoginSession.token_hash == account_services.hash_login_token(world.tokens[role])))
+
+    org = session.get(Organization, world.organization)
+    w = eval_world.build(bidders=[(org, user("org_member"))], the_item=session.get(Item, world.published_item))
+    w.evaluators[0] = user("evaluator")
+    at = utcnow() - timedelta(days=10)
+    ev, award = eval_world.awarded(session, w, now=at)
+    with app.test_request_context():
+        challenge = challenges.file(
+            session, w.facts, organization_id=org.id, bidder_org_ids={o.id for o in w.orgs}, user=user("org_member"),
+            subject="result", text="评分不公", evidence=[challenges.Evidence("证明.pdf", files.pdf())], award=award,
+            add_workdays=clocks.platform_calendar(session), settings=challenges.ChallengeSettings(),
+            upload_root=challenge_root(), max_bytes=10**6, now=at + timedelta(hours=1),
+        )
+        challenges.reply(session, challenge, officer=w.officer, upheld=False, text="不成立", now=at + timedelta(days=1))
+        today = clocks.local_date(utcnow(), "Asia/Shanghai")
+        contract = contracts.record(
+            session, award, contracts.ContractData("HT-1", award.amount, today, today, today + timedelta(days=100),
+                                                   False, "合同.pdf", files.pdf()),
+            county_id=w.facts.county_id, officer=w.officer, settings=contracts.ContractSettings(),
+            upload_root=contract_root(), max_bytes=10**6,
+        )
+        performance = contracts.record_performance(session, contract, [
+            contracts.IndicatorData("output", "产出", "40", "35"), contracts.IndicatorData("effect", "效益", "30", "25"),
+            contracts.IndicatorData("satisfaction", "满意度", "30", "25"),
+        ], report=("报告.pdf", files.pdf()), officer=w.officer, upload_root=contract_root(), max_bytes=10**6)
+    session.commit()
+    return dataclasses.replace(world, evaluated_tender=w.tender.id, evaluation=ev.id, challenge=challenge.id,
+                               challenge_file=challenge.files[0].id, performance=performance.id)
 
 
 def _items_of(catalog_id: int):
@@ -519,10 +580,44 @@ MATRIX_ENTRIES = [
     Route("alerts.failed_emails", signed_in(FORBIDDEN, admin=OK)),
     Route("alerts.retry_email", signed_in(FORBIDDEN, admin=REDIRECT), notification_id=W.failed_notification,
           mutates=True),
+    # --- evaluation, challenges, contracts (issue 11), on a tender taken to the end
+    # (``_evaluation_world``): the "evaluator" chairs its committee and submitted
+    # a sheet, the organization bid and challenged the result, the contract and a
+    # performance evaluation (with its report) are published.
+    Route("evaluation.assigned", signed_in()),
+    # An evaluator sees only the evaluations they are assigned to (the others: 404).
+    Route("evaluation.sheet", signed_in(NOT_FOUND, evaluator=OK), evaluation_id=W.evaluation),
+    Route("evaluation.comparison", signed_in(NOT_FOUND, evaluator=OK, officer=OK), evaluation_id=W.evaluation),
+    Route("evaluation.manage", county_officer(denied=NOT_FOUND), tender_id=W.evaluated_tender),
+    Route("evaluation.result_notice", public(), tender_id=W.evaluated_tender),
+    Route("evaluation.result_notice", public(NOT_FOUND), tender_id=W.tender, case="not evaluated"),
+    Route("evaluation.my_result", org_members(), tender_id=W.evaluated_tender),
+    Route("evaluation.my_result", org_members(NOT_FOUND), tender_id=W.tender, case="not opened"),
+    Route("challenges.new", org_members(), tender_id=W.evaluated_tender),
+    Route("challenges.show", org_members(officer=OK), challenge_id=W.challenge),
+    Route("challenges.download", org_members(officer=OK), challenge_id=W.challenge, file_id=W.challenge_file),
+    Route("challenges.manage_index", county_officer(other_officer=OK)),  # each officer sees their own counties
+    Route("challenges.manage_show", county_officer(denied=NOT_FOUND), challenge_id=W.challenge),
+    Route("contracts.due", county_officer(other_officer=OK)),
+    # Contract recorded: the officer is sent to its notice.
+    Route("contracts.record", county_officer(to("/tenders/"), denied=NOT_FOUND), tender_id=W.evaluated_tender),
+    Route("contracts.record", county_officer(NOT_FOUND, denied=NOT_FOUND), tender_id=W.tender, case="no award"),
+    # The purchaser: the county's officers and the purchasing township's.
+    Route("contracts.record_performance", county_officer(denied=NOT_FOUND, township=OK),
+          tender_id=W.evaluated_tender),
+    Route("contracts.notice", public(), tender_id=W.evaluated_tender),
+    Route("contracts.notice", public(NOT_FOUND), tender_id=W.tender, case="no contract"),
+    Route("contracts.contract_file", public(), tender_id=W.evaluated_tender),
+    Route("contracts.performance", public(), tender_id=W.evaluated_tender),
+    Route("contracts.performance_report", public(), tender_id=W.evaluated_tender, performance_id=W.performance),
 ]
 
 MATRIX = {entry.key: entry for entry in MATRIX_ENTRIES}
 assert len(MATRIX) == len(MATRIX_ENTRIES), "an endpoint is listed twice (give the second one a case=)"
+_EVALUATION_FIELDS = {"evaluated_tender", "evaluation", "challenge", "challenge_file", "performance"}
+assert not [e.key for e in MATRIX_ENTRIES if e.mutates and {
+    v.name for v in e.args.values() if isinstance(v, Ref)} & _EVALUATION_FIELDS], \
+    "the evaluation world is built for the read-only entries only"
 
 
 # === the tests ==================================================================
@@ -621,6 +716,7 @@ def shared_world(app):
     with app.app_context():
         with pytest.MonkeyPatch.context() as monkeypatch:
             world = _build_world(app, db.session, monkeypatch)
+            world = _evaluation_world(app, db.session, world)
         db.session.commit()
         yield world
         db.session.rollback()

@@ -68,6 +68,18 @@ beat_schedule: dict[str, dict] = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Challenges whose reply is overdue and contracts near or past their limit
+    # are flagged to the county's officers (once each; idempotent, locked).
+    "flag_overdue_challenges": {
+        "task": "workers.tasks.flag_overdue_challenges",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 840},
+    },
+    "flag_contracts_due": {
+        "task": "workers.tasks.flag_contracts_due",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     # Tenders whose bid deadline has passed are opened (idempotent, locked).
     "advance_tenders": {
         "task": "workers.tasks.advance_tenders",

@@ -206,3 +206,18 @@ def prune_broker() -> list[str] | None:
 def advance_tenders() -> list[str] | None:
     """Open the due tenders (periodic, every minute; never overlapping)."""
     return _run_job("advance_tenders", timeout=600)
+
+
+# -- challenges and contracts -------------------------------------------------------
+
+
+@celery.task(name="workers.tasks.flag_overdue_challenges")
+def flag_overdue_challenges() -> list[str] | None:
+    """Tell the officers of challenges whose reply is overdue (once each)."""
+    return _run_job("flag_overdue_challenges", timeout=600)
+
+
+@celery.task(name="workers.tasks.flag_contracts_due")
+def flag_contracts_due() -> list[str] | None:
+    """Tell the officers of contracts due within the warning days or overdue (once per flag)."""
+    return _run_job("flag_contracts_due", timeout=600)

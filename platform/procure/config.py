@@ -277,6 +277,23 @@ def load(overrides: dict | None = None) -> dict:
         **{name: int(_env(name, str(default))) for name, default in ARCHIVE_DEFAULTS.items()},
         # Organization documents (registration certificate etc.): size limit per file.
         "ORG_DOCUMENT_MAX_BYTES": int(_env("ORG_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))),
+        # Evaluation, award, challenges, contracts (domain.md "Legal clocks").
+        # wd = working days of the official calendar, d = calendar days; the day
+        # of the event is not counted; a period ends at 24:00 Asia/Shanghai.
+        "RESULT_PUBLICITY_WORKDAYS": int(_env("RESULT_PUBLICITY_WORKDAYS", "1")),
+        # Challenges against the tender documents: until this many wd after publication.
+        "CHALLENGE_DOCUMENTS_WORKDAYS": int(_env("CHALLENGE_DOCUMENTS_WORKDAYS", "7")),
+        # Challenges against the process or the result: until this many wd after the publicity ends.
+        "CHALLENGE_RESULT_WORKDAYS": int(_env("CHALLENGE_RESULT_WORKDAYS", "7")),
+        "CHALLENGE_REPLY_WORKDAYS": int(_env("CHALLENGE_REPLY_WORKDAYS", "7")),
+        "CHALLENGE_EVIDENCE_MAX_BYTES": int(_env("CHALLENGE_EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024))),
+        # Contract signed within this many d of the result notice; flagged this many d before.
+        "CONTRACT_SIGNING_DAYS": int(_env("CONTRACT_SIGNING_DAYS", "30")),
+        "CONTRACT_WARNING_DAYS": int(_env("CONTRACT_WARNING_DAYS", "5")),
+        # Contract term limits in months: ordinary and stable recurring services.
+        "CONTRACT_MAX_TERM_MONTHS": int(_env("CONTRACT_MAX_TERM_MONTHS", "12")),
+        "CONTRACT_MAX_TERM_MONTHS_RECURRING": int(_env("CONTRACT_MAX_TERM_MONTHS_RECURRING", "36")),
+        "CONTRACT_FILE_MAX_BYTES": int(_env("CONTRACT_FILE_MAX_BYTES", str(10 * 1024 * 1024))),
         "OCDS_PREFIX": _env("OCDS_PREFIX", "ocds-procure-"),
         # Tenders and sealed bids (province config).
         "PROCUREMENT_METHODS": PROCUREMENT_METHODS,

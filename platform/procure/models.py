@@ -8,3 +8,6 @@ from procure.alerts import models as alerts  # noqa: F401
 from procure.workdays import models as workdays  # noqa: F401
 from procure.tenders import models as tenders  # noqa: F401
 from procure.bids import models as bids  # noqa: F401
+from procure.evaluation import models as evaluation  # noqa: F401
+from procure.challenges import models as challenges  # noqa: F401
+from procure.contracts import models as contracts  # noqa: F401

@@ -310,7 +310,7 @@ def can_view_public_tender(tender) -> bool:
 
 
 def can_view_opening_record(tender) -> bool:
-    return tender.opened_at is not None and tender.status in ("opened", "failed", "cancelled")
+    return tender.opened_at is not None and tender.status in ("opened", "failed", "cancelled", "evaluating", "awarded", "contracted", "evaluated")
 
 
 def can_ask_question(user: User | None, organization, *, today) -> bool:
@@ -323,3 +323,81 @@ def can_ask_question(user: User | None, organization, *, today) -> bool:
 def can_manage_bid(user: User | None, bid) -> bool:
     """Only the bidding organization's members ever see or change its bid."""
     return bid is not None and is_org_member(user, bid.organization)
+
+
+# --- evaluation, award, challenges, contracts ------------------------------------
+
+
+def can_manage_evaluation(user: User | None, county_id: int) -> bool:
+    """The tender's county officers form the committee, award, answer
+    challenges and record contracts."""
+    return county_id in officer_county_ids(user)
+
+
+def committee_membership(user: User | None, evaluation):
+    """The user's active seat on the evaluation's committee, or None: an
+    evaluator sees only the evaluations they are assigned to."""
+    if not _authenticated(user) or evaluation is None:
+        return None
+    for member in evaluation.members:
+        if member.user_id == user.id and member.active:
+            return member
+    return None
+
+
+def can_see_bids_in_evaluation(member) -> bool:
+    """A member sees the bids only after declaring no conflict of interest."""
+    from procure.evaluation.models import MemberStatus
+
+    return member is not None and member.status == MemberStatus.DECLARED
+
+
+def can_view_comparison(user: User | None, evaluation, county_id: int) -> bool:
+    """Officers of the county; members once their own sheet is submitted (never
+    another's scores before their own are in)."""
+    if can_manage_evaluation(user, county_id):
+        return True
+    member = committee_membership(user, evaluation)
+    return member is not None and member.sheet_submitted_at is not None
+
+
+def organization_id_of(user: User | None) -> int | None:
+    """The organization the user belongs to (member or administrator), or None."""
+    membership = org_membership(user)
+    return membership.organization_id if membership is not None else None
+
+
+def can_file_challenge(user: User | None) -> bool:
+    """Challenges are filed by suppliers: members of an organization (the
+    service checks that process and result challenges come from bidders)."""
+    return organization_id_of(user) is not None
+
+
+def can_view_challenge(user: User | None, challenge) -> bool:
+    """The challenging organization's members and the county's officers;
+    hidden (404) from everyone else."""
+    if challenge is None:
+        return False
+    return organization_id_of(user) == challenge.organization_id or challenge.county_id in officer_county_ids(user)
+
+
+def can_answer_challenge(user: User | None, challenge) -> bool:
+    return challenge is not None and challenge.county_id in officer_county_ids(user)
+
+
+def can_view_officer_lists(user: User | None) -> bool:
+    """Challenges to answer, contracts due: any county officer (their own counties)."""
+    return is_officer(user)
+
+
+def can_record_performance(user: User | None, tender) -> bool:
+    """The purchaser: the county's officers and the officers of the purchasing township."""
+    if tender.county_id in officer_county_ids(user):
+        return True
+    return _authenticated(user) and any(
+        r.role == Role.TOWNSHIP_OFFICER and r.division_id == tender.township_id for r in user.roles
+    )
+
+
+def is_evaluator(user: User | None) -> bool:
+    return _authenticated(user) and user.has_role(Role.EVALUATOR)

@@ -55,6 +55,9 @@ def init_app(app: Flask) -> None:
     from procure.catalog.cli import catalog_cli
     from procure.catalog.views import bp as catalog_bp
     from procure.demo.cli import demo_cli
+    from procure.challenges.views import bp as challenges_bp
+    from procure.contracts.views import bp as contracts_bp
+    from procure.evaluation.views import bp as evaluation_bp
     from procure.geo.cli import geo_cli
     from procure.jobs.cli import jobs_cli
     from procure.notifications.cli import notifications_cli
@@ -68,7 +71,7 @@ def init_app(app: Flask) -> None:
     from procure.workdays.views import bp as workdays_bp
 
     for blueprint in (site_bp, accounts_bp, catalog_bp, notifications_bp, organizations_bp, alerts_bp, workdays_bp,
-                      tenders_bp, bids_bp):
+                      tenders_bp, bids_bp, evaluation_bp, challenges_bp, contracts_bp):
         app.register_blueprint(blueprint)
     for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli, catalog_cli, tenders_cli):
         app.cli.add_command(command_group)

@@ -82,3 +82,25 @@ def test_demo_tenders_in_every_reachable_state(session, app):
     session.commit()
     assert "demo tenders: already present" in "\n".join(again)
     assert session.scalar(select(func.count(Tender.id))) == len(tenders)
+
+
+def test_demo_tenders_at_each_state_after_the_opening(session, app):
+    from procure.challenges.models import Challenge, ChallengeStatus
+    from procure.contracts.models import Grade, PerformanceEvaluation
+    from procure.tenders.models import Tender, TenderStatus
+
+    demo.load_demo(session)
+    session.commit()
+    states = [t.status for t in session.scalars(select(Tender))]
+    assert states.count(TenderStatus.EVALUATING) == 1 and states.count(TenderStatus.CONTRACTED) == 1
+    assert states.count(TenderStatus.AWARDED) == 2 and states.count(TenderStatus.EVALUATED) == 1
+    pending = session.scalar(select(Challenge))
+    assert pending.status == ChallengeStatus.PENDING
+    grade = session.scalar(select(PerformanceEvaluation))
+    assert grade.grade == Grade.EXCELLENT
+    # The grade shows on the winner's public profile; the contract notice is public.
+    client = app.test_client()
+    assert "优秀（92.50）" in client.get(f"/organizations/{grade.organization_id}").get_data(as_text=True)
+    assert client.get(f"/tenders/{grade.tender_id}/contract").status_code == 200
+    again = demo.load_demo(session)
+    assert any(line.startswith("demo evaluations: already present") for line in again)

@@ -39,6 +39,9 @@ def load_demo(session: Session) -> list[str]:
     from procure.demo.tenders import load_demo_tenders
 
     report.extend(load_demo_tenders(session))
+    from procure.demo.evaluation import load_demo_evaluations
+
+    report.extend(load_demo_evaluations(session, password=DEMO_PASSWORD))
     return report
 
 

@@ -136,6 +136,25 @@ def advance_tenders(session: Session, *, now: datetime, config: Mapping[str, Any
     return [f"tender {tender_id}: {status}" for tender_id, status in sorted(results.items())] or ["nothing due"]
 
 
+def flag_overdue_challenges(session: Session, *, now: datetime, config: Mapping[str, Any],
+                            dry_run: bool) -> list[str]:
+    from procure.challenges import services as challenges
+
+    flagged = challenges.flag_overdue(session, now=now)
+    _committer(session, dry_run)()
+    return [f"challenge {c.id}: reply overdue (due {c.reply_due_at.isoformat()}), officers told" for c in flagged] \
+        or ["no newly overdue challenge"]
+
+
+def flag_contracts_due(session: Session, *, now: datetime, config: Mapping[str, Any], dry_run: bool) -> list[str]:
+    from procure.contracts import services as contracts
+
+    flagged = contracts.flag_due(session, contracts.ContractSettings.from_config(config), now=now)
+    _committer(session, dry_run)()
+    return [f"award {a.id} (tender {a.tender_id}): contract {a.contract_flag}, officers told" for a in flagged] \
+        or ["no contract newly due"]
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -150,6 +169,10 @@ JOBS: dict[str, Job] = {
         Job("alerts_digest", "yesterday's new tenders, to members who chose a daily digest", alerts_digest),
         Job("officer_digest", "officers' daily digest of due work", officer_digest),
         Job("advance_tenders", "opens the tenders whose bid deadline has passed (sealed bids)", advance_tenders),
+        Job("flag_overdue_challenges", "tells officers of challenges whose reply is overdue (once each)",
+            flag_overdue_challenges),
+        Job("flag_contracts_due", "tells officers of contracts due within CONTRACT_WARNING_DAYS or overdue",
+            flag_contracts_due),
     )
 }
 

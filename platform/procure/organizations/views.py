@@ -231,7 +231,12 @@ def directory():
 def public_page(org_id: int):
     org = queries.get(db.session, org_id)
     policy.require(policy.can_view_public_organization(org), hide=True)
-    return render_template("organizations/public.html", org=org, code_info=credit_codes.decode(org.credit_code) if org.credit_code else None)
+    from procure.contracts import queries as contract_queries
+    from procure.contracts.models import GRADE_LABELS
+
+    return render_template("organizations/public.html", org=org,
+                           code_info=credit_codes.decode(org.credit_code) if org.credit_code else None,
+                           history=contract_queries.history(db.session, org.id), grade_labels=GRADE_LABELS)
 
 
 # === the organization's own pages ================================================

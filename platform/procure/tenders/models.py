@@ -26,6 +26,11 @@ class TenderStatus(enum.StrEnum):
     FAILED = "failed"  # 流标: fewer bids than the minimum at the opening
     CANCELLED = "cancelled"  # 终止公告
     HALTED = "halted"  # opening stopped: a bid failed its integrity check (admin)
+    # After the opening (set by procure.evaluation, issue 11):
+    EVALUATING = "evaluating"  # the committee is at work
+    AWARDED = "awarded"  # result notice published (publicity, challenges)
+    CONTRACTED = "contracted"  # contract notice published
+    EVALUATED = "evaluated"  # performance evaluation published
 
 
 TENDER_STATUS_LABELS = {
@@ -35,6 +40,10 @@ TENDER_STATUS_LABELS = {
     TenderStatus.FAILED.value: _l("流标"),
     TenderStatus.CANCELLED.value: _l("已终止"),
     TenderStatus.HALTED.value: _l("开标中止（完整性错误）"),
+    TenderStatus.EVALUATING.value: _l("评审中"),
+    TenderStatus.AWARDED.value: _l("已定标"),
+    TenderStatus.CONTRACTED.value: _l("已签订合同"),
+    TenderStatus.EVALUATED.value: _l("已完成绩效评价"),
 }
 
 METHOD_LABELS = {

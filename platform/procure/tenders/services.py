@@ -374,10 +374,12 @@ def _plain(value):
 
 
 def cancel(session: Session, tender: Tender, *, reason: str, actor: User | None, now: datetime) -> Tender:
-    """Cancellation notice (终止公告) with a public reason, any time before the award."""
+    """Cancellation notice (终止公告) with a public reason, any time before the
+    contract (after the award: when a challenge against it was upheld)."""
     now = as_utc(now)
     tender = lock(session, tender)
-    if tender.status not in (TenderStatus.TENDERING, TenderStatus.OPENED, TenderStatus.HALTED):
+    if tender.status not in (TenderStatus.TENDERING, TenderStatus.OPENED, TenderStatus.HALTED,
+                             TenderStatus.EVALUATING, TenderStatus.AWARDED):
         raise DomainError(_l("该项目不能终止。"))
     reason = (reason or "").strip()
     if not reason or len(reason) > TEXT_MAX:

@@ -1,0 +1,49 @@
+"""Reads of the challenge pages (a fixed number of queries per page)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from procure.challenges.models import Challenge, ChallengeFile, ChallengeStatus
+
+
+def get(session: Session, challenge_id: int) -> Challenge | None:
+    return session.scalar(
+        select(Challenge).where(Challenge.id == challenge_id).options(selectinload(Challenge.files))
+    )
+
+
+def file_of(session: Session, challenge_id: int, file_id: int) -> ChallengeFile | None:
+    return session.scalar(
+        select(ChallengeFile).where(ChallengeFile.id == file_id, ChallengeFile.challenge_id == challenge_id)
+    )
+
+
+def of_organization(session: Session, tender_id: int, organization_id: int) -> list[Challenge]:
+    return list(session.scalars(
+        select(Challenge).where(Challenge.tender_id == tender_id, Challenge.organization_id == organization_id)
+        .order_by(Challenge.id)
+    ))
+
+
+def for_counties(session: Session, county_ids: set[int], *, pending: bool, limit: int = 200):
+    """(challenge, tender title, tender number, organization name) of the
+    counties: the pending ones (oldest due first) or the answered ones (latest
+    first)."""
+    from procure.organizations.models import Organization
+    from procure.tenders.models import Tender
+
+    if not county_ids:
+        return []
+    query = (
+        select(Challenge, Tender.title, Tender.public_number, Organization.name)
+        .join(Tender, Tender.id == Challenge.tender_id)
+        .join(Organization, Organization.id == Challenge.organization_id)
+        .where(Challenge.county_id.in_(county_ids))
+    )
+    if pending:
+        query = query.where(Challenge.status == ChallengeStatus.PENDING).order_by(Challenge.reply_due_at, Challenge.id)
+    else:
+        query = query.where(Challenge.status != ChallengeStatus.PENDING).order_by(Challenge.replied_at.desc(),
+                                                                                  Challenge.id.desc())
+    return session.execute(query.limit(limit)).all()
