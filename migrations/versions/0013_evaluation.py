@@ -1,7 +1,7 @@
 """evaluation
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-29 03:27:05.862892
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
