@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from flask import current_app, has_app_context, render_template
 from flask_babel import force_locale
+from markupsafe import escape
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
@@ -171,20 +173,41 @@ def notify_many(
     return new_ids
 
 
+# The values that differ between the recipients of one ``notify_many`` call.
+PER_RECIPIENT = ("recipient_name", "recipient_email", "unsubscribe_url")
+
+
 def _render_rows(group, locale, *, event_key, template, context, stored_context, base_url, link, unsubscribe_kind,
                  now, config) -> list[dict[str, Any]]:
+    """The rows of one language group. The recipients of a fan-out get the
+    same email except for their name, address and unsubscribe link, so the
+    template is rendered ONCE per group (per "shape": which of those values
+    are empty, for ``{% if recipient_name %}``) with placeholders, and each
+    recipient's values are put in (escaped in HTML, raw in text). The first
+    recipient of each shape is also rendered in full and compared: a template
+    that transforms a per-recipient value (a filter, a test on its content)
+    makes them differ, and that shape is then rendered per recipient."""
+    link_url = absolute_url(link, config) if link else None
+    per_recipient = [k for k in PER_RECIPIENT if k not in context]
+    stencils: dict[tuple[bool, ...], _Stencil | None] = {}
     rows = []
     for address, recipient in group:
-        variables = {
-            "recipient_name": recipient.name or "",
-            "recipient_email": address,
-            "base_url": base_url,
-            "link_url": absolute_url(link, config) if link else None,
-            "in_inbox": True,
-            "unsubscribe_url": _unsubscribe_url(recipient.user_id, unsubscribe_kind, config),
-            **context,
-        }
-        subject, body_text, body_html = _render_in_current_locale(template, variables)
+        own = {"recipient_name": recipient.name or "", "recipient_email": address,
+               "unsubscribe_url": _unsubscribe_url(recipient.user_id, unsubscribe_kind, config)}
+        variables = {"base_url": base_url, "link_url": link_url, "in_inbox": True, **own, **context}
+        shape = tuple(bool(own[k]) for k in per_recipient)
+        if not all(_tidy(own[k]) for k in per_recipient):
+            rendered = _render_in_current_locale(template, variables)
+        elif shape not in stencils:
+            stencil = _Stencil(template, variables, [k for k, filled in zip(per_recipient, shape) if filled])
+            full = _render_in_current_locale(template, variables)
+            stencils[shape] = stencil if stencil.fill(own) == full else None
+            rendered = full
+        elif stencils[shape] is None:
+            rendered = _render_in_current_locale(template, variables)
+        else:
+            rendered = stencils[shape].fill(own)
+        subject, body_text, body_html = rendered
         rows.append({
             "event_key": event_key, "recipient_user_id": recipient.user_id, "recipient_email": address,
             "template": template, "context": stored_context, "locale": locale, "subject": subject,
@@ -193,6 +216,43 @@ def _render_rows(group, locale, *, event_key, template, context, stored_context,
             "unsubscribe_kind": unsubscribe_kind,
         })
     return rows
+
+
+def _tidy(value: str | None) -> bool:
+    """No whitespace a finishing step would tidy differently in place."""
+    return not value or (value == " ".join(value.split()) and "\x00" not in value)
+
+
+class _Stencil:
+    """One render of an email with a placeholder for each per-recipient value
+    (``keys``); ``fill`` puts a recipient's values in and applies the same
+    finishing as ``_render_in_current_locale`` (which therefore returns the
+    unfinished parts when asked: ``finish=False``). A placeholder a template
+    altered (cut, changed case) is never left in an email: ``fill`` then
+    returns None, which never equals a full render; so does a subject that
+    holds a per-recipient value (the bodies get the subject tidied)."""
+
+    def __init__(self, template: str, variables: Mapping[str, Any], keys: list[str]) -> None:
+        nonce = secrets.token_hex(6)
+        self.marks = {key: f"\x00{nonce}{i}\x00" for i, key in enumerate(keys)}
+        self.subject, self.body_text, self.body_html = _render_in_current_locale(
+            template, {**variables, **self.marks}, finish=False)
+        pattern = re.compile("|".join(re.escape(m) for m in self.marks.values())) if keys else None
+        self.pattern = pattern
+        self.key_of = {m: k for k, m in self.marks.items()}
+
+    def fill(self, values: Mapping[str, Any]) -> tuple[str, str, str] | None:
+        if self.pattern is None:
+            parts = (self.subject, self.body_text, self.body_html)
+        else:
+            raw = {m: str(values[k]) for m, k in self.key_of.items()}
+            escaped = {m: str(escape(v)) for m, v in raw.items()}
+            parts = (self.pattern.sub(lambda m: raw[m.group()], self.subject),
+                     self.pattern.sub(lambda m: raw[m.group()], self.body_text),
+                     self.pattern.sub(lambda m: escaped[m.group()], self.body_html))
+        if any("\x00" in part for part in parts) or "\x00" in self.subject:
+            return None
+        return _finish_subject(parts[0]), _finish_text(parts[1]), parts[2]
 
 
 def _unsubscribe_url(user_id: int | None, kind: str | None, config: Mapping[str, Any]) -> str | None:
@@ -216,19 +276,32 @@ def render_email(template: str, variables: Mapping[str, Any], *, locale: str) ->
         return _render_in_current_locale(template, variables)
 
 
-def _render_in_current_locale(template: str, variables: Mapping[str, Any]) -> tuple[str, str, str]:
+def _render_in_current_locale(template: str, variables: Mapping[str, Any], *,
+                              finish: bool = True) -> tuple[str, str, str]:
     """``render_email`` inside a ``force_locale`` block the caller holds (the
-    planner renders many emails of one language in one block)."""
+    planner renders many emails of one language in one block). With
+    ``finish=False`` the subject and text come back before their whitespace
+    is tidied (``_finish_subject``, ``_finish_text``): a stencil's
+    placeholders are filled first."""
     folder = f"email/{template}"
     variables = dict(variables)
-    variables["subject"] = " ".join(render_template(f"{folder}/subject.txt", **variables).split())[:300]
+    raw_subject = render_template(f"{folder}/subject.txt", **variables)
+    variables["subject"] = _finish_subject(raw_subject)
     if _has_template(f"{folder}/_message.txt"):
         variables["message_text"] = render_template(f"{folder}/_message.txt", **variables).strip()
     body_text = render_template(f"{folder}/body.txt", **variables)
     body_html = render_template(f"{folder}/body.html", **variables)
-    subject = variables["subject"]
-    body_text = re.sub(r"\n{3,}", "\n\n", body_text.strip()) + "\n"
-    return subject, body_text, body_html
+    if not finish:
+        return raw_subject, body_text, body_html
+    return variables["subject"], _finish_text(body_text), body_html
+
+
+def _finish_subject(subject: str) -> str:
+    return " ".join(subject.split())[:300]
+
+
+def _finish_text(body_text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", body_text.strip()) + "\n"
 
 
 def _has_template(name: str) -> bool:
