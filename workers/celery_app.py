@@ -65,9 +65,18 @@ def _configure(sender: Celery, **kwargs) -> None:
     from procure.queue import celery_settings
     from workers.schedule import beat_schedule
 
-    settings = celery_settings(flask_app().config)
+    config = flask_app().config
+    settings = celery_settings(config)
     settings["beat_schedule"] = beat_schedule
     sender.config_from_object(settings)
+    from procure.queue import is_embedded_broker
+
+    if is_embedded_broker(config["BROKER_URL"]):
+        # kombu's SQLAlchemy transport hands its transport options to
+        # create_engine, so its polling interval is set on the class.
+        from kombu.transport import sqlalchemy as kombu_sqlalchemy
+
+        kombu_sqlalchemy.Transport.polling_interval = float(config["BROKER_POLLING_INTERVAL"])
 
 
 @signals.worker_init.connect

@@ -231,7 +231,7 @@ def load(overrides: dict | None = None) -> dict:
         # by the outbox sweep (harmless if its first hand-off is merely
         # queued: the claim lets one sender win).
         "EMAIL_BATCH_SIZE": int(_env("EMAIL_BATCH_SIZE", "200")),
-        "EMAIL_CLAIM_CHUNK": int(_env("EMAIL_CLAIM_CHUNK", "50")),
+        "EMAIL_CLAIM_CHUNK": int(_env("EMAIL_CLAIM_CHUNK", "100")),
         "EMAIL_CLAIM_TIMEOUT": int(_env("EMAIL_CLAIM_TIMEOUT", "90")),
         "EMAIL_PENDING_GRACE": int(_env("EMAIL_PENDING_GRACE", "30")),
         # Alerts and reminders: hours before a bid deadline when reminders go
@@ -245,6 +245,9 @@ def load(overrides: dict | None = None) -> dict:
         # Embedded broker: delivered messages older than this many seconds are
         # deleted from kombu's table by the prune_broker job.
         "BROKER_PRUNE_AGE": int(_env("BROKER_PRUNE_AGE", "3600")),
+        # Embedded broker: seconds a worker waits before it looks at an empty
+        # queue again (kombu's default of 1 s delays every first batch).
+        "BROKER_POLLING_INTERVAL": float(_env("BROKER_POLLING_INTERVAL", "0.1")),
         # One-click unsubscribe links stay valid this many seconds.
         "UNSUBSCRIBE_MAX_AGE": int(_env("UNSUBSCRIBE_MAX_AGE", str(180 * 24 * 3600))),
         # "celery": emails go through the worker; "inline": sent right after commit.

@@ -182,3 +182,32 @@ def test_production_refuses_an_email_redirect(monkeypatch):
     monkeypatch.setenv("PROCURE_EMAIL_REDIRECT_TO", "staging@example.com")
     with pytest.raises(ConfigError):
         load({"ENV": "production", "SECRET_KEY": "k" * 20 + "abcdefghijklmnopqrstuvwxyz"})
+
+
+def test_the_batch_connection_goes_back_to_the_pool_with_full_durability(app, session, mailbox, held):
+    """Claims and marks are committed without waiting for the disk on the
+    batch's own connection only (delivery.py); every connection handed back
+    to the pool is at full durability again, so other commits (a bid) keep it."""
+    seen = []
+
+    def durability(dbapi_connection, record):
+        cursor = dbapi_connection.cursor()
+        if db.engine.dialect.name == "postgresql":
+            cursor.execute("SHOW synchronous_commit")
+        else:
+            cursor.execute("PRAGMA synchronous")
+        seen.append(cursor.fetchone()[0])
+        cursor.close()
+        dbapi_connection.rollback()
+
+    ids = [notify_test(email=f"durable{i}@example.com").id for i in range(3)]
+    session.commit()
+    sa.event.listen(db.engine, "checkin", durability)
+    try:
+        assert set(delivery.deliver_batch(ids).values()) == {"sent"}
+    finally:
+        sa.event.remove(db.engine, "checkin", durability)
+    assert seen and set(seen) <= {"on", 2}, seen  # 2: SQLite's FULL
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

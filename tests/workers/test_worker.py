@@ -151,3 +151,25 @@ def test_expire_suspensions_task_lifts_past_suspensions_once(celery_app, session
     session.rollback()
     session.refresh(org)
     assert org.status == OrgStatus.VERIFIED
+
+
+def test_an_embedded_broker_worker_polls_at_the_configured_interval(app, monkeypatch, tmp_path):
+    """kombu's SQLAlchemy transport looks at an empty queue once a second by
+    default, which delays the first batch of every fan-out; the worker uses
+    BROKER_POLLING_INTERVAL (set on the transport class: its transport
+    options go to create_engine)."""
+    from celery import Celery
+    from kombu.transport import sqlalchemy as kombu_sqlalchemy
+
+    from workers import celery_app as module
+
+    monkeypatch.setattr(kombu_sqlalchemy.Transport, "polling_interval", 1.0)
+    monkeypatch.setattr(module, "_flask_app", app)
+    monkeypatch.setitem(app.config, "BROKER_URL", f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}")
+    monkeypatch.setitem(app.config, "BROKER_POLLING_INTERVAL", 0.25)
+    module._configure(sender=Celery("probe"))
+    assert kombu_sqlalchemy.Transport.polling_interval == 0.25
+    monkeypatch.setitem(app.config, "BROKER_URL", "redis://127.0.0.1:1/0")
+    kombu_sqlalchemy.Transport.polling_interval = 1.0
+    module._configure(sender=Celery("probe"))
+    assert kombu_sqlalchemy.Transport.polling_interval == 1.0  # only for the embedded broker

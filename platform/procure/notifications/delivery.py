@@ -1,9 +1,9 @@
 """Email delivery of committed notifications: claim → send → mark.
 
 This module commits, unlike a service: a claim is only useful once other
-processes can see it, so each step is its own short transaction on its own
-session (never the caller's). Nothing here holds a database transaction or
-a row lock while talking to the SMTP server.
+processes can see it, so each step is its own short transaction on one
+session of its own that the batch keeps (never the caller's). Nothing here
+holds a database transaction or a row lock while talking to the SMTP server.
 
 1. **Claim** (one short transaction): ``UPDATE … SET email_status='sending',
    email_claimed_at=now, email_claimed_by='host:pid', email_attempts+1 WHERE id
@@ -28,10 +28,14 @@ and the message is sent again. SMTP cannot close this window (the server's
 acceptance and our database commit cannot be one atomic step), so the copy
 carries the same ``Message-ID`` as the original and mail clients drop it.
 At most one message per killed process is affected (only one is between
-"250" and its mark at any time). On PostgreSQL the mark is committed with
-``synchronous_commit = off`` (on the marking connection only): a crash of the *database server* (not of a
-worker) may lose the last marks of that fraction of a second, which widens
-the window the same way (again, same Message-ID).
+"250" and its mark at any time). Claims and marks are committed without
+waiting for the disk, on the batch's connection only: on PostgreSQL with
+``synchronous_commit = off``, on SQLite in WAL mode with
+``synchronous = NORMAL`` (the database file is switched to WAL, which other
+connections keep with their own, full, durability). A crash of the
+*database server or the machine* (not of a worker) may lose the last claims
+and marks of that fraction of a second, which widens the window the same way
+(again, same Message-ID); a worker killed still leaves at most one.
 """
 from __future__ import annotations
 
@@ -54,7 +58,7 @@ log = logging.getLogger(__name__)
 Outcome = Literal["sent", "failed", "undeliverable", "skipped", "missing"]
 
 MAX_ERROR_LENGTH = 2000
-DEFAULT_CLAIM_CHUNK = 50
+DEFAULT_CLAIM_CHUNK = 100
 DEFAULT_CLAIM_TIMEOUT = 90  # seconds
 # Emails whose body carries a one-time link (a credential until used or expired).
 CREDENTIAL_TEMPLATES = frozenset({"account_confirm", "password_reset", "org_invitation"})
@@ -80,13 +84,14 @@ def claimable(now: datetime, config: Mapping[str, Any]):
     )
 
 
-def _claim(engine, ids: list[int], config: Mapping[str, Any]) -> list[Notification]:
-    """Step 1: claim ``ids`` in one committed transaction; returns the claimed
-    rows, detached. Claims of a process of this host that no longer runs are
-    taken over at once (a task redelivered after its worker was killed)."""
+def _claim(session: Session, ids: list[int], config: Mapping[str, Any]) -> list[Notification]:
+    """Step 1: claim ``ids`` in one committed transaction (on the marker's
+    session); returns the claimed rows, detached. Claims of a process of this
+    host that no longer runs are taken over at once (a task redelivered after
+    its worker was killed)."""
     now = utcnow()
     condition = claimable(now, config)
-    with Session(engine, expire_on_commit=False) as session:
+    try:
         claimers = set(
             session.scalars(
                 select(Notification.email_claimed_by)
@@ -142,34 +147,61 @@ def _claim(engine, ids: list[int], config: Mapping[str, Any]) -> list[Notificati
                 .execution_options(synchronize_session=False)
             )
         session.commit()
+        session.expunge_all()
         return [r for r in rows if r.recipient_email not in blocked]
+    except BaseException:
+        session.rollback()
+        raise
 
 
 class _Marker:
-    """Step 3 on one database connection kept for the whole batch: one tiny
-    committed transaction per message (UPDATE + COMMIT), without the cost of
-    a new session each time."""
+    """Steps 1 and 3 on one database connection kept for the whole batch: one
+    claim per chunk and one tiny committed transaction per message (UPDATE +
+    COMMIT), without the cost of a new session each time."""
 
     def __init__(self, engine):
         self.engine = engine
         self.session: Session | None = None
 
     def __enter__(self) -> _Marker:
-        self.session = Session(self.engine)
-        if self.session.get_bind().dialect.name == "postgresql":
-            # For this connection only (reset before it goes back to the pool).
-            self.session.execute(text("SET synchronous_commit = off"))
-            self.session.commit()
+        # One connection for the batch (a Session alone would hand it back to
+        # the pool after each commit, settings and all).
+        self.connection = self.engine.connect()
+        self.dialect = self.connection.dialect.name
+        try:
+            if self.dialect == "postgresql":
+                self.connection.exec_driver_sql("SET synchronous_commit = off")
+            elif self.dialect == "sqlite":
+                # In WAL mode (persistent, for the database file; readers then
+                # never block this writer) with synchronous=NORMAL on this
+                # connection only, a commit is appended to the log without an
+                # fsync. pysqlite runs PRAGMAs outside a transaction.
+                self.connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+                self.connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            self.connection.commit()
+        except BaseException:
+            self.connection.invalidate()
+            self.connection.close()
+            raise
+        self.session = Session(bind=self.connection, expire_on_commit=False)
         return self
 
     def __exit__(self, *exc) -> None:
         try:
-            self.session.rollback()
-            if self.session.get_bind().dialect.name == "postgresql":
-                self.session.execute(text("SET synchronous_commit = on"))
-                self.session.commit()
-        finally:
             self.session.close()
+            if self.connection.in_transaction():
+                self.connection.rollback()
+            # Back to full durability before the connection goes back to the pool.
+            if self.dialect == "postgresql":
+                self.connection.exec_driver_sql("SET synchronous_commit = on")
+            elif self.dialect == "sqlite":
+                self.connection.exec_driver_sql("PRAGMA synchronous=FULL")
+            self.connection.commit()
+        except Exception:
+            # Never hand a connection with the relaxed setting to anyone else.
+            self.connection.invalidate()
+        finally:
+            self.connection.close()
 
     def __call__(self, notification: Notification, status: EmailStatus, *, error: str | None = None,
                  refusal: mail.PermanentRefusal | None = None) -> None:
@@ -242,7 +274,7 @@ def deliver_batch(ids: Iterable[int], *, config: Mapping[str, Any] | None = None
 def _deliver_chunks(ids, chunk_size, engine, config, connection, mark, outcomes) -> None:
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start:start + chunk_size]
-        claimed = _claim(engine, chunk, config)
+        claimed = _claim(mark.session, chunk, config)
         broken: BaseException | None = None
         undeliverable: set[str] = set()
         for notification in claimed:
