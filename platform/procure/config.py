@@ -232,6 +232,10 @@ def load(overrides: dict | None = None) -> dict:
         # queued: the claim lets one sender win).
         "EMAIL_BATCH_SIZE": int(_env("EMAIL_BATCH_SIZE", "200")),
         "EMAIL_CLAIM_CHUNK": int(_env("EMAIL_CLAIM_CHUNK", "100")),
+        # "sent" marks committed together: a worker killed may have up to this
+        # many delivered but unmarked emails, sent again with the same
+        # Message-ID (1: one commit per email, at most one such copy).
+        "EMAIL_MARK_GROUP": int(_env("EMAIL_MARK_GROUP", "20")),
         "EMAIL_CLAIM_TIMEOUT": int(_env("EMAIL_CLAIM_TIMEOUT", "90")),
         "EMAIL_PENDING_GRACE": int(_env("EMAIL_PENDING_GRACE", "30")),
         # Alerts and reminders: hours before a bid deadline when reminders go

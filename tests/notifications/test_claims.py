@@ -211,3 +211,72 @@ def test_the_batch_connection_goes_back_to_the_pool_with_full_durability(app, se
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def _statuses(ids):
+    with db.engine.connect() as conn:
+        rows = dict(conn.execute(sa.select(Notification.id, Notification.email_status)
+                                 .where(Notification.id.in_(ids))).all())
+    return [rows[i] for i in ids]
+
+
+@pytest.mark.parametrize("group", [1, 20])
+def test_sent_marks_are_committed_in_groups_of_email_mark_group(app, session, mailbox, held, monkeypatch, group):
+    """What another process sees while the batch runs: with EMAIL_MARK_GROUP=1
+    every message is marked before the next one is sent (a killed worker
+    leaves at most one delivered-but-unmarked email); with 20, the marks
+    come 20 at a time (at most 20 such emails, each resent with its
+    Message-ID: the fault test counts them)."""
+    monkeypatch.setitem(app.config, "EMAIL_MARK_GROUP", group)
+    monkeypatch.setattr(delivery, "MARK_GROUP_SECONDS", 600.0)  # however slow this machine is
+    ids = sorted(notify_test(email=f"group{group}-{i}@example.com").id for i in range(45))
+    session.commit()
+    seen = []
+    real_send = mail.send
+
+    def observing_send(notification, config, **kwargs):
+        seen.append(_statuses(ids).count(EmailStatus.SENT))
+        real_send(notification, config, **kwargs)
+
+    monkeypatch.setattr(mail, "send", observing_send)
+    assert set(delivery.deliver_batch(ids).values()) == {"sent"}
+    assert seen == [(i // group) * group for i in range(45)]
+    assert _statuses(ids) == [EmailStatus.SENT] * 45  # the last, partial group at the end of the batch
+
+
+def test_a_mark_waits_at_most_mark_group_seconds(app, session, mailbox, held, monkeypatch):
+    monkeypatch.setitem(app.config, "EMAIL_MARK_GROUP", 20)
+    monkeypatch.setattr(delivery, "MARK_GROUP_SECONDS", 0.0)  # a slow server: every mark is "old"
+    ids = sorted(notify_test(email=f"slow{i}@example.com").id for i in range(5))
+    session.commit()
+    seen = []
+    real_send = mail.send
+
+    def observing_send(notification, config, **kwargs):
+        seen.append(_statuses(ids).count(EmailStatus.SENT))
+        real_send(notification, config, **kwargs)
+
+    monkeypatch.setattr(mail, "send", observing_send)
+    delivery.deliver_batch(ids)
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_a_batch_ended_by_an_exception_still_marks_what_the_server_accepted(app, session, mailbox, held, monkeypatch):
+    monkeypatch.setitem(app.config, "EMAIL_MARK_GROUP", 20)
+    monkeypatch.setattr(delivery, "MARK_GROUP_SECONDS", 600.0)
+    ids = sorted(notify_test(email=f"abort{i}@example.com").id for i in range(8))
+    session.commit()
+    real_send = mail.send
+    sent = []
+
+    def send_then_stop(notification, config, **kwargs):
+        if len(sent) == 5:
+            raise Killed  # e.g. the worker's warm shutdown: not a mail error
+        real_send(notification, config, **kwargs)
+        sent.append(notification.id)
+
+    monkeypatch.setattr(mail, "send", send_then_stop)
+    with pytest.raises(Killed):
+        delivery.deliver_batch(ids)
+    assert _statuses(ids) == [EmailStatus.SENT] * 5 + [EmailStatus.SENDING] * 3
+    assert len(mailbox.messages) == 5

@@ -12,35 +12,42 @@ holds a database transaction or a row lock while talking to the SMTP server.
    of ``EMAIL_CLAIM_CHUNK`` so that a claim is never much older than the send.
 2. **Send** each claimed message over the process's reused SMTP connection
    (``mail.mailer``), with its deterministic ``Message-ID``.
-3. **Mark** each message right after the server's reply (one tiny
-   transaction per message: ``sent`` / ``failed`` / ``undeliverable``).
+3. **Mark**: ``failed`` / ``undeliverable`` at once (one tiny transaction);
+   ``sent`` in groups: one UPDATE + COMMIT per ``EMAIL_MARK_GROUP`` sent
+   messages (default 20), or sooner when the oldest unmarked one waited
+   ``MARK_GROUP_SECONDS``, and always when the batch ends, even by an
+   exception. (One commit per message cost more than the whole SMTP
+   conversation of a message at fan-out volume.)
 
 A claim is stale — and the outbox sweep (``due_for_delivery``) hands the row
 on again — when its process is gone (same host: the pid no longer runs, so
 it is recovered at the next sweep) or when it is older than
 ``EMAIL_CLAIM_TIMEOUT`` (other hosts).
 
-THE ONE REMAINING DUPLICATE WINDOW: between the moment the SMTP server has
-accepted the message (its "250" to DATA) and the commit of step 3, a few
-hundred microseconds per message. A process killed exactly there leaves a
-claimed row for a message that was in fact delivered; the row is recovered
-and the message is sent again. SMTP cannot close this window (the server's
-acceptance and our database commit cannot be one atomic step), so the copy
-carries the same ``Message-ID`` as the original and mail clients drop it.
-At most one message per killed process is affected (only one is between
-"250" and its mark at any time). Claims and marks are committed without
+THE DUPLICATE WINDOW: between the moment the SMTP server has accepted a
+message (its "250" to DATA) and the commit of its ``sent`` mark. A process
+KILLED there (SIGKILL, OOM, power) leaves claimed rows for messages that
+were in fact delivered; the rows are recovered and those messages are sent
+again. SMTP cannot close this window (the server's acceptance and our
+database commit cannot be one atomic step), so every copy carries the same
+``Message-ID`` as its original and mail clients drop it. With grouped marks
+at most ``EMAIL_MARK_GROUP`` messages per killed process are affected
+(``EMAIL_MARK_GROUP=1``: at most one, a commit per message);
+``tests/faults`` kills a worker in the middle of a 500-message batch and
+counts them at the SMTP sink. Claims and marks are committed without
 waiting for the disk, on the batch's connection only: on PostgreSQL with
 ``synchronous_commit = off``, on SQLite in WAL mode with
-``synchronous = NORMAL`` (the database file is switched to WAL, which other
-connections keep with their own, full, durability). A crash of the
-*database server or the machine* (not of a worker) may lose the last claims
-and marks of that fraction of a second, which widens the window the same way
-(again, same Message-ID); a worker killed still leaves at most one.
+``synchronous = NORMAL`` (the database file is switched to WAL; other
+connections keep their own, full, durability). A crash of the *database
+server or the machine* (not of a worker) may lose the last claims and marks
+of that fraction of a second, which widens the window the same way (again,
+same Message-ID).
 """
 from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -60,6 +67,8 @@ Outcome = Literal["sent", "failed", "undeliverable", "skipped", "missing"]
 MAX_ERROR_LENGTH = 2000
 DEFAULT_CLAIM_CHUNK = 100
 DEFAULT_CLAIM_TIMEOUT = 90  # seconds
+DEFAULT_MARK_GROUP = 20  # "sent" marks per commit
+MARK_GROUP_SECONDS = 1.0  # a "sent" mark waits at most this long for its group
 # Emails whose body carries a one-time link (a credential until used or expired).
 CREDENTIAL_TEMPLATES = frozenset({"account_confirm", "password_reset", "org_invitation"})
 
@@ -159,9 +168,12 @@ class _Marker:
     claim per chunk and one tiny committed transaction per message (UPDATE +
     COMMIT), without the cost of a new session each time."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, group: int = 1):
         self.engine = engine
         self.session: Session | None = None
+        self.group = max(int(group), 1)
+        self.unmarked: list[Notification] = []
+        self.oldest = 0.0
 
     def __enter__(self) -> _Marker:
         # One connection for the batch (a Session alone would hand it back to
@@ -188,6 +200,13 @@ class _Marker:
 
     def __exit__(self, *exc) -> None:
         try:
+            # Whatever ends the batch (even an exception), the messages the
+            # server accepted are marked; only a killed process leaves them.
+            self.flush()
+        except Exception:
+            log.exception("could not mark %s sent email(s); they will be sent again (same Message-ID)",
+                          len(self.unmarked))
+        try:
             self.session.close()
             if self.connection.in_transaction():
                 self.connection.rollback()
@@ -205,28 +224,61 @@ class _Marker:
 
     def __call__(self, notification: Notification, status: EmailStatus, *, error: str | None = None,
                  refusal: mail.PermanentRefusal | None = None) -> None:
+        if status == EmailStatus.SENT and self.group > 1:
+            # Sent: marked with the next ones (see "the duplicate window").
+            if not self.unmarked:
+                self.oldest = time.monotonic()
+            self.unmarked.append(notification)
+            if len(self.unmarked) >= self.group or time.monotonic() - self.oldest >= MARK_GROUP_SECONDS:
+                self.flush()
+            return
+        self.flush()
         values: dict[str, Any] = {"email_status": status, "email_claimed_at": None, "email_claimed_by": None,
                                   "last_error": error[:MAX_ERROR_LENGTH] if error else None}
         if status == EmailStatus.SENT:
-            values["email_sent_at"] = utcnow()
-            if notification.template in CREDENTIAL_TEMPLATES:
-                # One-time links are credentials: once the email is out, the
-                # database keeps that it was sent, not the link itself.
-                values.update(body_text="", body_html="", link=None)
+            values.update(_sent_values(notification.template in CREDENTIAL_TEMPLATES, utcnow()))
+        self._commit([(values, [notification.id])], notification if refusal is not None else None, refusal)
+
+    def flush(self) -> None:
+        """Commit the ``sent`` marks not yet written (one UPDATE per kind)."""
+        if not self.unmarked:
+            return
+        now = utcnow()
+        base = {"email_status": EmailStatus.SENT, "email_claimed_at": None, "email_claimed_by": None,
+                "last_error": None}
+        updates = []
+        for credential in (False, True):
+            ids = [n.id for n in self.unmarked if (n.template in CREDENTIAL_TEMPLATES) == credential]
+            if ids:
+                updates.append(({**base, **_sent_values(credential, now)}, ids))
+        self._commit(updates)
+        self.unmarked.clear()
+
+    def _commit(self, updates, notification=None, refusal=None) -> None:
         session = self.session
         try:
-            session.execute(
-                update(Notification)
-                .where(Notification.id == notification.id, Notification.email_status == EmailStatus.SENDING)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            for values, ids in updates:
+                session.execute(
+                    update(Notification)
+                    .where(Notification.id.in_(ids), Notification.email_status == EmailStatus.SENDING)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
             if refusal is not None:
                 _record_undeliverable(session, notification, refusal)
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def _sent_values(credential: bool, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"email_sent_at": now}
+    if credential:
+        # One-time links are credentials: once the email is out, the
+        # database keeps that it was sent, not the link itself.
+        values.update(body_text="", body_html="", link=None)
+    return values
 
 
 def _record_undeliverable(session: Session, notification: Notification, refusal: mail.PermanentRefusal) -> None:
@@ -259,7 +311,7 @@ def deliver_batch(ids: Iterable[int], *, config: Mapping[str, Any] | None = None
     outcomes: dict[int, Outcome] = {}
     chunk_size = _setting(config, "EMAIL_CLAIM_CHUNK", DEFAULT_CLAIM_CHUNK)
     connection = mail.mailer(config) if config.get("SMTP_HOST") else None
-    with _Marker(engine) as mark:
+    with _Marker(engine, _setting(config, "EMAIL_MARK_GROUP", DEFAULT_MARK_GROUP)) as mark:
         _deliver_chunks(ids, chunk_size, engine, config, connection, mark, outcomes)
     if any(v == "skipped" for v in outcomes.values()):
         with Session(engine) as session:
