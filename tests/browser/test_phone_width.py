@@ -21,7 +21,7 @@ WIDTH = 390
 PHONE = {"viewport": {"width": WIDTH, "height": 844}, "is_mobile": True, "has_touch": True}
 SIGNED_IN_ROLES = ("officer", "admin", "org_admin")
 NOT_PAGES = {"static", "bootstrap.static", "site.healthz", "catalog.manage_export", "catalog.import_template",
-             "organizations.download_document"}
+             "organizations.download_document", "tenders.document", "bids.download_file", "bids.receipt"}
 
 
 def _session_cookie(app, token: str | None, locale: str) -> str:
