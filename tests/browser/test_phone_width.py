@@ -13,7 +13,7 @@ import secrets
 
 import pytest
 
-from tests.test_access_matrix import MATRIX_ENTRIES, OK, _build_world, _method, _url
+from tests.test_access_matrix import MATRIX_ENTRIES, OK, _build_world, _evaluation_world, _method, _url
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,8 @@ WIDTH = 390
 PHONE = {"viewport": {"width": WIDTH, "height": 844}, "is_mobile": True, "has_touch": True}
 SIGNED_IN_ROLES = ("officer", "admin", "org_admin")
 NOT_PAGES = {"static", "bootstrap.static", "site.healthz", "catalog.manage_export", "catalog.import_template",
-             "organizations.download_document", "tenders.document", "bids.download_file", "bids.receipt"}
+             "organizations.download_document", "tenders.document", "bids.download_file", "bids.receipt",
+             "challenges.download", "contracts.contract_file", "contracts.performance_report"}
 
 
 def _session_cookie(app, token: str | None, locale: str) -> str:
@@ -55,6 +56,7 @@ def _visits(app, world):
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_no_page_is_wider_than_a_phone(app, session, monkeypatch, new_page, live_server, locale):
     world = _build_world(app, session, monkeypatch)
+    world = _evaluation_world(app, session, world)  # the pages after the opening, with data
     session.commit()
     visits = _visits(app, world)
     assert len(visits) > 20
