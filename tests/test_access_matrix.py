@@ -435,6 +435,7 @@ MATRIX_ENTRIES = [
     Route("site.home", public()),
     Route("site.healthz", public()),
     Route("site.set_language", public(REDIRECT), code="en", mutates=True),  # stores the user's choice
+    Route("site.set_text_size", public(REDIRECT), data={"size": "large"}, mutates=True),  # 大字版, kept in the account
     Route("static", public(), filename="procure.css"),
     Route("bootstrap.static", public(), filename="css/bootstrap.min.css"),
     # --- accounts --------------------------------------------------------------

@@ -329,6 +329,10 @@ def load(overrides: dict | None = None) -> dict:
         "HTTP_MAX_AGE_VERSION": int(_env("HTTP_MAX_AGE_VERSION", "600")),
         # Public catalog pages: items per page of search results and category lists.
         "CATALOG_PAGE_SIZE": int(_env("CATALOG_PAGE_SIZE", "50")),
+        # 大字版 (larger text) for visitors: a cookie kept this many seconds
+        # (signed-in users keep the choice in their account instead).
+        "TEXT_SIZE_COOKIE": "text_size",
+        "TEXT_SIZE_COOKIE_MAX_AGE": int(_env("TEXT_SIZE_COOKIE_MAX_AGE", str(365 * 24 * 3600))),
     }
     config.update(overrides)
     if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):

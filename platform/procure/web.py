@@ -105,7 +105,11 @@ def _init_login(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    from procure import policy
+    from procure import a11y, policy
+    from procure.site.views import large_text
+
+    a11y.init_app(app)  # lang on Chinese data, form errors tied to their fields
+    app.add_template_global(large_text)
 
     @app.template_filter("localtime")
     def localtime_filter(value, fmt="%Y-%m-%d %H:%M"):

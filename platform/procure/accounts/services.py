@@ -139,6 +139,12 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     set_password(session, user, new, field="new_password")
 
 
+def set_large_text(session: Session, user: User, large: bool) -> None:
+    """The user's 大字版 (larger text) setting, kept with the account."""
+    user.large_text = large
+    session.flush()
+
+
 def set_password(session: Session, user: User, new: str, *, field: str = "password") -> None:
     check_password_strength(new, user_inputs=(user.email, user.name), field=field)
     user.password_hash = hash_password(new)

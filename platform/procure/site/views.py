@@ -1,7 +1,7 @@
 """Site-wide pages: home, language switch, health check."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -57,14 +57,46 @@ def set_language(code: str):
         session["locale"] = code
         if current_user.is_authenticated:
             act(lambda: account_services.set_locale(db.session, current_user, code))
-    # Back where the switch was clicked: the form's ``next``, else the
-    # referring page; a full URL is reduced to its path on this site.
+    return redirect(_back())
+
+
+def _back() -> str:
+    """Back where a site-wide switch was pressed: the form's ``next``, else the
+    referring page; a full URL is reduced to its path on this site."""
     target = request.form.get("next") or request.referrer
     destination = None
     if target:
         parts = urlsplit(target.strip())
         destination = safe_next(target) or safe_next((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
-    return redirect(destination or url_for("site.home"))
+    return destination or url_for("site.home")
+
+
+TEXT_SIZES = ("large", "normal")
+
+
+def large_text() -> bool:
+    """大字版 on for this request: the account's setting for a signed-in user,
+    the cookie for a visitor."""
+    if current_user.is_authenticated:
+        return bool(current_user.large_text)
+    return request.cookies.get(current_app.config["TEXT_SIZE_COOKIE"]) == "large"
+
+
+@bp.route("/text-size", methods=["POST"])
+def set_text_size():
+    """The 大字版 switch: kept in a cookie (visitors) and in the account."""
+    size = request.form.get("size", "")
+    if size not in TEXT_SIZES:
+        abort(400)
+    if current_user.is_authenticated:
+        act(lambda: account_services.set_large_text(db.session, current_user, size == "large"))
+    response = redirect(_back())
+    config = current_app.config
+    response.set_cookie(
+        config["TEXT_SIZE_COOKIE"], size, max_age=config["TEXT_SIZE_COOKIE_MAX_AGE"],
+        secure=config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax",
+    )
+    return response
 
 
 @bp.route("/healthz")
