@@ -1,7 +1,7 @@
 """users.large_text: the 大字版 (larger text) setting of an account
 
 Revision ID: 0008
-Revises: 0015
+Revises: 0014
 Create Date: 2026-11-29 03:40:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
