@@ -191,7 +191,9 @@ def public_page(
     if max_age is None:
         max_age = current_app.config["HTTP_MAX_AGE_LIST"]
     locale = str(get_locale())
-    key = _digest(request.endpoint, request.full_path, locale, tuple(parts))
+    from procure.site.views import large_text  # the page's text size (大字版 cookie) is part of it
+
+    key = _digest(request.endpoint, request.full_path, locale, large_text(), tuple(parts))
     seed = session.get("csrf_token", "")
     etag = _digest(key, seed)
     modified = _http_date(last_modified)
