@@ -70,7 +70,9 @@ DEFAULT_CLAIM_TIMEOUT = 90  # seconds
 DEFAULT_MARK_GROUP = 20  # "sent" marks per commit
 MARK_GROUP_SECONDS = 1.0  # a "sent" mark waits at most this long for its group
 # Emails whose body carries a one-time link (a credential until used or expired).
-CREDENTIAL_TEMPLATES = frozenset({"account_confirm", "password_reset", "org_invitation"})
+CREDENTIAL_TEMPLATES = frozenset(
+    {"account_confirm", "password_reset", "org_invitation", "evaluator_invitation", "official_invitation"}
+)
 
 
 def _setting(config: Mapping[str, Any], name: str, default: int) -> int:
