@@ -280,7 +280,10 @@ def _dump(database_url: str) -> bytes:
              url.database], check=True, capture_output=True, timeout=120).stdout
     db.session.remove()
     db.engine.dispose()
-    return Path(url.database).read_bytes()
+    # Everything SQLite stores: the database file and, in WAL mode (which email
+    # delivery switches on), the write-ahead log that holds the newest pages.
+    files = [Path(url.database), Path(f"{url.database}-wal")]
+    return b"".join(f.read_bytes() for f in files if f.exists())
 
 
 def test_a_database_dump_reveals_no_price_no_content_no_attachment(session, database_url):
