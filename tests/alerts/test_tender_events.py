@@ -311,6 +311,9 @@ def test_a_disqualified_bidder_is_told_its_reason(session, mailbox):
 def test_officer_digest_lists_tenders_opening_today_and_questions_to_answer(app, session, mailbox):
     t0 = _t0()
     factories.officer("371321", email="duty@example.com")
+    english = factories.officer("371321", email="english@example.com")
+    english.locale = "en"
+    session.commit()
     tender = b.published(t0)
     later = b.published(t0, title="下周开标")
     org, member = _org("q@example.com")
@@ -331,6 +334,8 @@ def test_officer_digest_lists_tenders_opening_today_and_questions_to_answer(app,
     assert "今日开标的项目：1" in digest.text
     assert "待回复的提问：2" in digest.text
     assert digest.link("/manage/tenders").startswith("http://127.0.0.1:5000/")
+    translated = mailbox.one(to="english@example.com").text  # the labels in the officer's language
+    assert "Tenders opening today" in translated and "Questions to answer" in translated
 
 
 def test_due_work_sources_for_challenges_and_contracts(app, session):
