@@ -170,7 +170,8 @@ def test_jobs_run_dry_run_shows_who_a_tender_reminder_would_go_to(app, session, 
                           .where(Notification.template == "deadline_reminder")) == 0
     assert len(mailbox) == 0
 
-    result = runner.invoke(args=["jobs", "run", "plan_alerts", "--dry-run", "--now", (t0 + timedelta(minutes=1)).isoformat()])
+    alerts_at = (t0 + timedelta(minutes=1)).isoformat()
+    result = runner.invoke(args=["jobs", "run", "plan_alerts", "--dry-run", "--now", alerts_at])
     assert result.exit_code == 0 and f"alert tender:{tender.id}" in result.output
     assert "→ dryrun@example.com" in result.output and len(mailbox) == 0
 
@@ -374,3 +375,24 @@ def test_due_work_sources_for_challenges_and_contracts(app, session):
     assert item.count == 1 and item.link == "/manage/contracts"
     [item] = contract_queries.contracts_due(session, {county}, limit + timedelta(days=1), config)  # overdue
     assert item.count == 1
+
+
+def test_members_who_chose_a_daily_digest_get_yesterdays_tenders_once(app, session, mailbox):
+    from procure.alerts import preferences
+
+    org, each = _org("each@example.com", follow="371321")
+    daily = factories.org_member(org, email="daily@example.com")
+    preferences.set_value(session, daily.id, preferences.TENDER_ALERTS, preferences.DIGEST)
+    session.commit()
+    published = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, 2026-12-01
+    tender = b.published(published, title="社区<养老>服务", bid_deadline=utcnow() + timedelta(days=30),
+                         enquiry_deadline=utcnow() + timedelta(days=10))
+    mailbox.clear()
+    next_morning = datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc)  # 07:00 on 12-02 in Shanghai
+    _run("alerts_digest", next_morning)
+    _run("alerts_digest", next_morning + timedelta(minutes=5))
+    digest = mailbox.one(to="daily@example.com")
+    assert digest.subject == "每日新项目摘要（2026-12-01）：1 个项目"
+    assert tender.title in digest.text and "社区&lt;养老&gt;服务" in digest.html
+    assert digest["List-Unsubscribe"]
+    assert mailbox.to("each@example.com") == []  # "each" members got (or get) the single alert instead
