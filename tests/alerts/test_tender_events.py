@@ -153,6 +153,24 @@ def test_new_tender_alerts_go_to_eligible_followers_only(session, mailbox):
     assert mailbox.one(to="fan@example.com")["List-Unsubscribe"]
 
 
+def test_budget_funded_mass_organizations_hear_of_no_tender(session, mailbox):
+    """The audience follows bid_eligibility: a mass-organization affiliate that
+    attests budget funding may not bid, so it gets no alert and no reminder."""
+    t0 = _t0()
+    _org("affiliate@example.com", follow="371321")
+    funded, _ = _org("funded@example.com", follow="371321")
+    funded.mass_org_affiliate = True
+    funded.budget_funded = True
+    session.commit()
+    tender = b.published(t0)
+    mailbox.clear()
+
+    _run("plan_alerts", t0 + timedelta(minutes=1))
+    _run("plan_reminders", as_utc(tender.bid_deadline) - timedelta(hours=24))
+    assert len(mailbox.to("affiliate@example.com")) == 2  # the alert and the 24 h reminder
+    assert mailbox.to("funded@example.com") == []
+
+
 def test_jobs_run_dry_run_shows_who_a_tender_reminder_would_go_to(app, session, mailbox):
     t0 = _t0()
     _org("dryrun@example.com", follow="371321")

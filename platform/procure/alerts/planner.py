@@ -31,6 +31,7 @@ from procure.alerts import preferences
 from procure.alerts.models import OrganizationFollow
 from procure.notifications import services as notifications
 from procure.notifications.models import Notification
+from procure.organizations import queries as organization_queries
 from procure.organizations.models import Organization, OrgStatus, OrgType
 from procure.timeutil import as_utc, localtime
 
@@ -114,6 +115,7 @@ def audience(session: Session, subject: Subject) -> list[tuple[int, notification
         .where(
             RoleAssignment.role.in_(MEMBER_ROLES),
             Organization.status.in_(ELIGIBLE_STATUSES),
+            organization_queries.legally_eligible(),
             org_filter,
             *_who_may_take_part(subject),
             User.active.is_(True),

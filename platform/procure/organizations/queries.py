@@ -3,20 +3,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from procure.accounts.models import ORG_ROLES, RoleAssignment
 from procure.organizations.models import (
+    NOT_ELIGIBLE_TYPES,
     PUBLIC_STATUSES,
     Invitation,
     Organization,
     OrganizationDocument,
     OrgStatus,
+    OrgType,
 )
 
 # Queue order: what needs a decision first, flagged ones first, oldest first.
 REVIEW_STATUSES = (OrgStatus.PENDING, OrgStatus.NEEDS_INFO)
+
+
+def legally_eligible():
+    """SQL twin of the type rules of ``services.bid_eligibility``: neither a type
+    the law excludes nor a budget-funded mass organization (MoF Order 102).
+    Status (verified, suspended) is the caller's condition."""
+    return and_(
+        Organization.org_type.not_in(sorted(NOT_ELIGIBLE_TYPES, key=lambda t: t.value)),
+        not_(and_(Organization.budget_funded.is_(True),
+                  or_(Organization.mass_org_affiliate.is_(True), Organization.org_type == OrgType.MASS_ORG_ORGAN))),
+    )
 
 
 def membership_of(user) -> RoleAssignment | None:
