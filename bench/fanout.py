@@ -4,9 +4,10 @@
     PROCURE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench \\
         python bench/fanout.py --broker redis://127.0.0.1:6379/7 --workers 2
 
-N organizations (one member each) follow a category of 沂南县; a subject (a
-tender, as the tenders module will register it) has its bid deadline in 24 h,
-so its 24 h reminder is due. The script measures, in one run:
+N organizations (one member each) follow a category of 沂南县's published
+catalog; a real tender of that category (created and published through the
+tenders services) has its bid deadline in 24 h, so its 24 h reminder is due;
+the planner finds it through the tenders' registered reminder source. The script measures, in one run:
 
 * raw: ``smtplib`` sending N messages of the same size over ONE connection
   to a local aiosmtpd sink (the reference);
@@ -127,6 +128,7 @@ def main() -> None:
     try:
         with app.app_context():
             subject, recipients = _prepare(app, args.n)
+            n = len(recipients)
             print(f"{args.n} organizations follow a category of 沂南县; broker {args.broker}; "
                   f"database {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}; {args.workers} worker process(es)")
             sample = _sample_message(app, subject)
@@ -141,7 +143,6 @@ def main() -> None:
             worker = _start_worker(app, database_url, broker_url, task_queue, smtp_port, args.workers, tmp)
             from procure.alerts import planner
 
-            planner.register_reminder_source(lambda session, now, horizon: [subject])
             from procure.extensions import db
             from procure.timeutil import utcnow
 
@@ -154,11 +155,14 @@ def main() -> None:
             time.sleep(2)  # late duplicates, if any
             total = (sink.last or time.monotonic()) - started
             expected = {f"<notification-{i}@procure.local>".encode() for i in _ids(db.session, subject)}
+            if len(expected) != n:
+                print(f"note: the planner wrote {len(expected)} reminders for {n} followers of this run")
             received = dict(sink.ids)
             missing = len(expected - set(received))
             duplicates = sum(c - 1 for c in received.values() if c > 1)
             rate = args.n / total
-            print(f"planner: {report.lines[0]} (wrote the rows in {planned:.2f} s)")
+            print("planner: " + next((line for line in report.lines if subject.key in line), report.lines[0])
+                  + f" (wrote the rows in {planned:.2f} s)")
             print(f"platform: planner start → last message received: {total:.2f} s = {rate:.0f} msg/s; "
                   f"received {len(received)}, duplicates {duplicates}, missing {missing}")
             print(f"ratio to raw: {rate / raw_rate:.2f}× (target ≥ 0.8×)")
@@ -178,23 +182,31 @@ def _ids(session, subject):
     from procure.notifications.models import Notification
 
     session.rollback()
-    return session.scalars(sa.select(Notification.id).where(Notification.event_key.like(f"reminder:{subject.key}:%")))
+    return set(session.scalars(
+        sa.select(Notification.id).where(Notification.event_key.like(f"reminder:{subject.key}:%"))))
 
 
 def _prepare(app, n: int):
-    """Migrated database, the divisions, N verified organizations with one
-    admin each following A01 of 沂南县 (bulk inserts: this is set-up, not
-    what is measured); returns the due subject."""
+    """Migrated database, the divisions and 沂南县's published catalog (the
+    demo's), N verified organizations with one admin each following the
+    category of one catalog item, and a real tender of that item published
+    ten days ago through the services, its bid deadline 24 h from now less a
+    minute (bulk inserts for the organizations: this is set-up, not what is
+    measured). Returns (the tender's reminder subject, the members' ids)."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
     from procure.accounts.models import Role, RoleAssignment, User
     from procure.alerts.models import OrganizationFollow
-    from procure.alerts.planner import Subject
+    from procure.catalog import queries as catalog_queries
+    from procure.demo.services import load_demo_catalogs
+    from procure.demo.tenders import _data, _item
     from procure.extensions import db
     from procure.geo import queries as geo_queries
     from procure.geo import services as geo_services
     from procure.organizations.models import Organization
+    from procure.tenders import alerting
+    from procure.tenders import services as tenders
     from procure.timeutil import utcnow
 
     upgrade(revision="heads")
@@ -202,11 +214,18 @@ def _prepare(app, n: int):
         geo_services.import_divisions(db.session, GEO_CSV.read_text(encoding="utf-8"))
         db.session.commit()
     county = geo_queries.county_by_code(db.session, "371321")
+    if catalog_queries.current_published(db.session, county.id) is None:
+        load_demo_catalogs(db.session)
+        db.session.commit()
+    item = _item(db.session, county.id)
     run = uuid.uuid4().hex[:6]
-    # A category code of this run only: organizations of earlier runs in the
-    # same database do not follow it.
-    code = f"A01{run}"
     now = utcnow()
+    published_at = now + timedelta(hours=24) - timedelta(minutes=1) - timedelta(days=10)
+    rules = tenders.Rules.from_config(app.config)
+    tender = tenders.create_draft(db.session, item, _data(db.session, county, f"居家养老上门服务（基准测试 {run}）",
+                                                          published_at, 10, 0), actor=None, rules=rules)
+    tenders.publish(db.session, tender, actor=None, now=published_at, rules=rules)
+    code = item.category.code
     users = [{"email": f"bench-{run}-{i}@example.com", "name": f"成员{i}", "password_hash": "x",
               "session_token": uuid.uuid4().hex, "active": True, "email_confirmed_at": now} for i in range(n)]
     db.session.execute(sa.insert(User), users)
@@ -220,12 +239,10 @@ def _prepare(app, n: int):
     db.session.execute(sa.insert(RoleAssignment), [
         {"user_id": u, "role": Role.ORG_ADMIN, "organization_id": o} for u, o in zip(user_ids, org_ids)])
     db.session.execute(sa.insert(OrganizationFollow), [
-        {"organization_id": o, "county_id": county.id, "category_code": code, "category_name": "养老服务"}
+        {"organization_id": o, "county_id": county.id, "category_code": code, "category_name": item.category.name}
         for o in org_ids])
     db.session.commit()
-    subject = Subject(key=f"tender:bench-{run}", county_id=county.id, category_codes=("A", code),
-                      title="沂南县居家养老上门服务项目（基准测试）", link="/tenders/1", published_at=now,
-                      deadline=now + timedelta(hours=24) - timedelta(minutes=1))
+    subject = alerting.subject_for(tender, key=f"tender:{tender.id}:{alerting.deadline_version(tender)}")
     return subject, user_ids
 
 
