@@ -125,3 +125,46 @@ def test_prune_broker_deletes_delivered_messages_of_the_embedded_broker(app, tmp
         assert c.execute(sa.text("SELECT count(*) FROM kombu_message")).scalar() == 2  # undelivered kept
     engine.dispose()
     assert queue.prune_broker({**config, "BROKER_URL": "redis://127.0.0.1:1/0"}, older_than_seconds=0) == 0
+
+
+def test_the_follows_page_offers_the_own_countys_catalog_categories_to_follow(app, session):
+    from tests.querycount import assert_constant_queries
+
+    admin = factories.user(email="picker@example.com")
+    org = factories.organization("371321", admin_user=admin)
+    catalog = factories.catalog_with_items("371321")
+    upper = sorted((c.code, c.name) for c in catalog.categories if c.level <= 2)
+    level3 = [c.code for c in catalog.categories if c.level == 3]
+    client = app.test_client()
+    login(client, admin.email, factories.PASSWORD)
+
+    html = client.get("/organizations/mine/follows").get_data(as_text=True)
+    picker = html.split('data-testid="category-picker"', 1)[1].split("</ul>", 1)[0]
+    for code, name in upper:
+        assert f'name="category" value="{code}"' in picker and name in picker
+    assert not any(f'value="{code}"' in picker for code in level3)  # the first two levels only
+
+    code, name = upper[1]
+    token = csrf_token(client, "/organizations/mine/follows")
+    response = client.post("/organizations/mine/follows",
+                           data={"csrf_token": token, "county": "371321", "category": code, "submit": "1"})
+    assert response.status_code == 302
+    follow = session.scalars(sa.select(OrganizationFollow).where(OrganizationFollow.organization_id == org.id)).one()
+    assert (follow.category_code, follow.category_name) == (code, name)
+    picker = client.get("/organizations/mine/follows").get_data(as_text=True).split(
+        'data-testid="category-picker"', 1)[1].split("</ul>", 1)[0]
+    assert f'name="category" value="{code}"' not in picker and "已关注" in picker
+
+    # One query for the categories, however many the catalog and the follows hold.
+    def grow():
+        from procure.alerts import services as follows
+
+        more = factories.catalog_with_items("371321", items=[
+            (f"一级{i % 20}", f"二级{i}", f"三级{i}", f"事项{i}", "内容", ["social_organization"], False)
+            for i in range(60)])
+        for c in more.categories:
+            if c.level == 1:
+                follows.follow(session, org, county=factories.county("371321"), category_code=c.code)
+        session.commit()
+
+    assert_constant_queries(client, "/organizations/mine/follows", grow)

@@ -42,8 +42,24 @@ def follows():
                                                 category_code=form.category.data or ""),
                   success=_l("已关注。"), fallback="county"):
             return redirect(url_for("alerts.follows"))
-    return render_template("alerts/follows.html", org=org, follows=services.follows_of(db.session, org),
-                           form=form, can_manage=can_manage), (400 if form.errors else 200)
+    follows = services.follows_of(db.session, org)
+    return render_template("alerts/follows.html", org=org, follows=follows, form=form, can_manage=can_manage,
+                           picker=_category_picker(org, follows) if can_manage else None), \
+        (400 if form.errors else 200)
+
+
+def _category_picker(org, follows):
+    """The upper categories of the organization's own county's current
+    catalog (the tenders it may bid for), each marked if already followed."""
+    from procure.catalog import queries as catalog_queries
+
+    catalog = catalog_queries.current_published(db.session, org.county_id) if org.county_id else None
+    if catalog is None:
+        return None
+    followed = {f.category_code for f in follows if f.county_id == org.county_id}
+    return {"county": org.county, "catalog": catalog,
+            "categories": [(c, c.code in followed) for c in catalog_queries.upper_categories(db.session, catalog)],
+            "county_followed": "" in followed}
 
 
 @bp.route("/organizations/mine/follows/<int:follow_id>/delete", methods=["POST"])

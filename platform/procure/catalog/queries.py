@@ -514,6 +514,14 @@ def previous_published(session: Session, catalog: Catalog) -> Catalog | None:
     return earlier or current_published(session, catalog.county_id)
 
 
+def upper_categories(session: Session, catalog: Catalog, *, max_level: int = 2) -> list[Category]:
+    """The catalog's categories of levels 1..``max_level`` in code order (what
+    an organization picks to follow): one query, bounded by the catalog's outline."""
+    return list(session.scalars(
+        select(Category).where(Category.catalog_id == catalog.id, Category.level <= max_level).order_by(Category.code)
+    ))
+
+
 def category_by_code(session: Session, catalog: Catalog, code: str) -> Category | None:
     return session.scalar(select(Category).where(Category.catalog_id == catalog.id, Category.code == code))
 
