@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from procure import policy
+from procure import paging, policy
 from procure.challenges import forms, queries, services
 from procure.challenges.models import STATUS_LABELS, SUBJECT_LABELS, ChallengeStatus, ChallengeSubject
 from procure.evaluation import clocks, tenderfacts
@@ -108,11 +108,23 @@ def manage_index():
     policy.require(policy.can_view_officer_lists(current_user))
     counties = policy.officer_county_ids(current_user)
     now = utcnow()
-    pending = queries.for_counties(db.session, counties, pending=True)
-    return render_template("challenges/manage_index.html", pending=pending,
-                           answered=queries.for_counties(db.session, counties, pending=False, limit=50),
-                           overdue={c.id for c, *_ in pending if services.is_overdue(c, now)},
+    per_page = current_app.config["WORK_LIST_PAGE_SIZE"]
+    # Two lists, each paged on its own: ?page= (to answer) and ?answered= (answered).
+    pending = queries.for_counties(db.session, counties, pending=True, per_page=per_page,
+                                   number=paging.page_number(request.args))
+    answered = queries.for_counties(db.session, counties, pending=False, per_page=per_page,
+                                    number=paging.page_number(request.args, "answered"))
+    return render_template("challenges/manage_index.html", pending=pending, answered=answered,
+                           pending_url=lambda number: _list_url(page=number),
+                           answered_url=lambda number: _list_url(answered=number),
+                           overdue={c.id for c, *_ in pending.items if services.is_overdue(c, now)},
                            period_end=_period_end, **_labels())
+
+
+def _list_url(**page) -> str:
+    """The officer's list with one of its two page numbers changed."""
+    args = {name: request.args[name] for name in ("page", "answered") if name in request.args}
+    return url_for("challenges.manage_index", **{**args, **page})
 
 
 @bp.route("/manage/challenges/<int:challenge_id>", methods=["GET", "POST"])

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from procure import policy
+from procure import paging, policy
 from procure.contracts import forms, queries, services
 from procure.contracts.models import GRADE_LABELS, INDICATOR_LABELS
 from procure.evaluation import tenderfacts
@@ -51,10 +51,12 @@ def _send(path: Path, download_name: str):
 def due():
     policy.require(policy.can_view_officer_lists(current_user))
     settings, now = _settings(), utcnow()
-    rows = queries.due(db.session, policy.officer_county_ids(current_user))
-    flags = {award.id: services.contract_flag(award, None, settings, now) for award, *_ in rows}
-    deadlines = {award.id: services.signing_deadline(award, settings) for award, *_ in rows}
-    return render_template("contracts/due.html", rows=rows, flags=flags, deadlines=deadlines)
+    rows = queries.due(db.session, policy.officer_county_ids(current_user), number=paging.page_number(request.args),
+                       per_page=current_app.config["WORK_LIST_PAGE_SIZE"])
+    flags = {award.id: services.contract_flag(award, None, settings, now) for award, *_ in rows.items}
+    deadlines = {award.id: services.signing_deadline(award, settings) for award, *_ in rows.items}
+    return render_template("contracts/due.html", rows=rows, flags=flags, deadlines=deadlines,
+                           page_url=lambda number: url_for("contracts.due", page=number))
 
 
 @bp.route("/manage/tenders/<int:tender_id>/contract", methods=["GET", "POST"])
