@@ -218,7 +218,8 @@ def reflow_problems(page, viewport: dict = ZOOMED) -> list[str]:
     if state["fontSize"] != "20px":
         problems.append(f"大字版 root font size {state['fontSize']}, expected 20px")
     if state["scroll"] > state["width"] + 1:
-        problems.append(f"scrolls sideways at {viewport['width']} px with 大字版: {state['scroll']} > {state['width']} px {state['wide']}")
+        problems.append(f"scrolls sideways at {viewport['width']} px with 大字版: "
+                        f"{state['scroll']} > {state['width']} px {state['wide']}")
     return problems
 
 
@@ -227,9 +228,11 @@ def _pages_for(app, role: str) -> list[str]:
     endpoints or endpoint prefixes such as ``bids.``) narrows them down while
     working on some templates (the whole module takes minutes)."""
     only = [name.strip() for name in os.environ.get("PROCURE_A11Y_ENDPOINTS", "").split(",") if name.strip()]
-    return [key for key in html_pages(app) if MATRIX[key].expected[role] == OK
-            and (not only or any(MATRIX[key].endpoint == name or (name.endswith(".") and MATRIX[key].endpoint.startswith(name))
-                                 for name in only))]
+
+    def wanted(endpoint: str) -> bool:
+        return not only or any(endpoint == name or (name.endswith(".") and endpoint.startswith(name)) for name in only)
+
+    return [key for key in html_pages(app) if MATRIX[key].expected[role] == OK and wanted(MATRIX[key].endpoint)]
 
 
 @pytest.mark.parametrize(("role", "language"), list(itertools.product(ROLES, LANGUAGES)))

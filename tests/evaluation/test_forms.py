@@ -124,7 +124,8 @@ def test_a_refused_contract_shows_each_message_on_its_field(app, session, langua
     client, token = _client(app, w.officer, language)
     path = f"/manage/tenders/{w.tender.id}/contract"
     form = _contract_form(award, signed_on="2026-13-45", number="")
-    html = client.post(path, data={"csrf_token": token, **form}, content_type="multipart/form-data").get_data(as_text=True)
+    html = client.post(path, data={"csrf_token": token, **form},
+                       content_type="multipart/form-data").get_data(as_text=True)
     assert _field_error(html, "signed_on") == no_date
     assert _field_error(html, "file") == no_file
     assert _field_error(html, "number")
