@@ -11,7 +11,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TRANSLATIONS := platform/procure/translations
-PYTEST_ARGS ?=
+# Two processes (xdist; each has its own database and Redis db number), a file per process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 export FLASK_APP := procure
 
 .PHONY: run test install translations messages system-deps db demo clean

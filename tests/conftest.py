@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +32,21 @@ def _database_url(tmp_root: Path) -> str:
             url = _per_worker_database(url, worker)
         return url
     return f"sqlite:///{tmp_root / 'test.sqlite'}"
+
+
+def _per_worker_redis() -> None:
+    """Each xdist worker gets its own Redis database number (broker queues, cache
+    and rate-limit counters never cross workers): base + 1 + worker index."""
+    url = os.environ.get("PROCURE_TEST_REDIS_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return
+    parts = urlsplit(url)
+    number = (int(parts.path.strip("/") or 0) + 1 + int(worker.removeprefix("gw"))) % 16
+    os.environ["PROCURE_TEST_REDIS_URL"] = urlunsplit(parts._replace(path=f"/{number}"))
+
+
+_per_worker_redis()
 
 
 def _per_worker_database(url: str, worker: str) -> str:
@@ -93,6 +109,9 @@ def app(database_url, tmp_path_factory, smtp_server):
             "SMTP_HOST": smtp_server.hostname,
             "SMTP_PORT": smtp_server.port,
             "SERVER_NAME": None,
+            # Tests with many threads (24 concurrent submissions at the deadline)
+            # must not wait for a pooled connection on a busy machine.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "max_overflow": 40},
         }
     )
     app.test_client_class = IsolatedClient

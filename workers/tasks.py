@@ -155,42 +155,47 @@ def purge_unconfirmed_registrations() -> int | None:
 # -- jobs of procure.jobs (planner, digests, broker pruning) -------------------
 
 
-def _run_job(name: str, timeout: float) -> list[str] | None:
+def _run_job(name: str, timeout: float, now: str | None = None) -> list[str] | None:
+    """Run the job at ``now`` (an ISO time with its zone, as ``flask jobs run
+    --now``; beat passes none: the current time)."""
+    from datetime import datetime
+
     from flask import current_app
 
     from procure import jobs
     from procure.extensions import db
-    from procure.timeutil import utcnow
+    from procure.timeutil import as_utc, utcnow
 
     with periodic_lock(name, timeout=timeout) as acquired:
         if not acquired:
             return None
-        lines = jobs.run(name, db.session, now=utcnow(), config=current_app.config, dry_run=False)
+        moment = as_utc(datetime.fromisoformat(now)) if now else utcnow()
+        lines = jobs.run(name, db.session, now=moment, config=current_app.config, dry_run=False)
         for line in lines:
             log.info("%s: %s", name, line)
         return lines
 
 
 @celery.task(name="workers.tasks.plan_alerts")
-def plan_alerts() -> list[str] | None:
+def plan_alerts(now: str | None = None) -> list[str] | None:
     """New-tender alerts (one email per tender), in batches, idempotent."""
-    return _run_job("plan_alerts", timeout=600)
+    return _run_job("plan_alerts", timeout=600, now=now)
 
 
 @celery.task(name="workers.tasks.plan_reminders")
-def plan_reminders() -> list[str] | None:
+def plan_reminders(now: str | None = None) -> list[str] | None:
     """Bid deadline reminders at the configured offsets, in batches, idempotent."""
-    return _run_job("plan_reminders", timeout=600)
+    return _run_job("plan_reminders", timeout=600, now=now)
 
 
 @celery.task(name="workers.tasks.alerts_digest")
-def alerts_digest() -> list[str] | None:
-    return _run_job("alerts_digest", timeout=1800)
+def alerts_digest(now: str | None = None) -> list[str] | None:
+    return _run_job("alerts_digest", timeout=1800, now=now)
 
 
 @celery.task(name="workers.tasks.officer_digest")
-def officer_digest() -> list[str] | None:
-    return _run_job("officer_digest", timeout=1800)
+def officer_digest(now: str | None = None) -> list[str] | None:
+    return _run_job("officer_digest", timeout=1800, now=now)
 
 
 @celery.task(name="workers.tasks.prune_broker")

@@ -29,6 +29,19 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _init_events() -> None:
+    """The planner's subjects and the officers' due work, wired explicitly
+    (registering twice is harmless)."""
+    from procure.alerts import digest
+    from procure.challenges import queries as challenge_queries
+    from procure.contracts import queries as contract_queries
+    from procure.tenders import alerting as tender_alerting
+
+    tender_alerting.register()  # new-tender alerts, deadline reminders, tenders opening today, questions
+    digest.register_due_work(challenge_queries.replies_due)
+    digest.register_due_work(contract_queries.contracts_due)
+
+
 def init_app(app: Flask) -> None:
     # Models must be imported before migrations or queries run.
     from procure import inputs, models  # noqa: F401
@@ -76,6 +89,7 @@ def init_app(app: Flask) -> None:
     for command_group in (geo_cli, users_cli, demo_cli, notifications_cli, jobs_cli, catalog_cli, tenders_cli):
         app.cli.add_command(command_group)
     install_delivery_hooks()  # notification emails are handed on after commit
+    _init_events()
 
     _init_templates(app)
     _init_errors(app)

@@ -1,9 +1,9 @@
 """Officers' daily digest of due work: one email per officer and day listing
 what waits for them, from registered *due-work sources* (pending organization
 reviews today; tenders opening, questions, challenge replies and contracts
-register theirs when they exist)::
+register theirs explicitly in ``procure.web``)::
 
-    digest.register_due_work(lambda session, county_ids, now: [DueWork(...)])
+    digest.register_due_work(lambda session, county_ids, now, config: [DueWork(...)])
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class DueWork:
     link: str  # site path
 
 
-DueWorkSource = Callable[[Session, set[int], datetime], Iterable[DueWork]]
+DueWorkSource = Callable[[Session, set[int], datetime, Mapping[str, Any]], Iterable[DueWork]]
 _sources: list[DueWorkSource] = []
 
 
@@ -41,7 +41,8 @@ def register_due_work(source: DueWorkSource) -> None:
         _sources.append(source)
 
 
-def pending_reviews(session: Session, county_ids: set[int], now: datetime) -> list[DueWork]:
+def pending_reviews(session: Session, county_ids: set[int], now: datetime,
+                    config: Mapping[str, Any] | None = None) -> list[DueWork]:
     count = session.scalar(
         select(func.count(Organization.id)).where(
             Organization.county_id.in_(county_ids or {-1}), Organization.status.in_(REVIEW_STATUSES)
@@ -76,7 +77,7 @@ def plan_officer_digest(session: Session, *, now: datetime, config: Mapping[str,
     for user_id, (recipient, county_ids) in people.items():
         if wanted[user_id] != preferences.ON:
             continue
-        items = [w for source in _sources for w in source(session, county_ids, now)]
+        items = [w for source in _sources for w in source(session, county_ids, now, config)]
         if not items:
             continue
         # Labels in the officer's language (the email is rendered in it too).

@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from procure.accounts.models import Role, RoleAssignment, User
 from procure.alerts import preferences
 from procure.alerts.models import OrganizationFollow
 from procure.notifications import services as notifications
-from procure.organizations.models import Organization, OrgStatus
+from procure.notifications.models import Notification
+from procure.organizations.models import Organization, OrgStatus, OrgType
 from procure.timeutil import as_utc, localtime
 
 
@@ -53,6 +54,11 @@ class Subject:
     extra_organization_ids: frozenset[int] = frozenset()
     done_organization_ids: frozenset[int] = frozenset()
     cancelled: bool = False
+    # Who may take part at all: only organizations of these types
+    # (``Organization.org_type`` values; None: any type) and of this county
+    # (None: any county). Applies to followers and extra organizations alike.
+    allowed_org_types: frozenset[str] | None = None
+    organization_county_id: int | None = None
 
 
 AlertSource = Callable[[Session, datetime, datetime], Iterable[Subject]]
@@ -89,7 +95,9 @@ MEMBER_ROLES = (Role.ORG_ADMIN, Role.ORG_MEMBER)
 def audience(session: Session, subject: Subject) -> list[tuple[int, notifications.Recipient]]:
     """(organization id, member) of every active, confirmed member of an
     eligible organization that follows the subject's county or one of its
-    category codes, or is listed in ``extra_organization_ids``. One query."""
+    category codes, or is listed in ``extra_organization_ids``; restricted to
+    the subject's ``allowed_org_types`` and ``organization_county_id`` when
+    given. One query."""
     follows = or_(
         (OrganizationFollow.county_id == subject.county_id) & (OrganizationFollow.category_code == ""),
         (OrganizationFollow.county_id == subject.county_id)
@@ -107,6 +115,7 @@ def audience(session: Session, subject: Subject) -> list[tuple[int, notification
             RoleAssignment.role.in_(MEMBER_ROLES),
             Organization.status.in_(ELIGIBLE_STATUSES),
             org_filter,
+            *_who_may_take_part(subject),
             User.active.is_(True),
             User.email_confirmed_at.is_not(None),
         )
@@ -120,6 +129,18 @@ def audience(session: Session, subject: Subject) -> list[tuple[int, notification
         seen.add(user_id)
         result.append((org_id, notifications.Recipient(user_id=user_id, email=email, name=name, locale=locale)))
     return result
+
+
+def _who_may_take_part(subject: Subject) -> list:
+    conditions = []
+    if subject.allowed_org_types is not None:
+        if subject.allowed_org_types:
+            conditions.append(Organization.org_type.in_([OrgType(t) for t in sorted(subject.allowed_org_types)]))
+        else:  # no type may take part
+            conditions.append(false())
+    if subject.organization_county_id is not None:
+        conditions.append(Organization.county_id == subject.organization_county_id)
+    return conditions
 
 
 @dataclass
@@ -136,17 +157,33 @@ class PlanReport:
 
 def _fan_out(session: Session, commit: Callable[[], None], *, event_key: str, template: str,
              context: Mapping[str, Any], recipients: list[notifications.Recipient], link: str,
-             unsubscribe_kind: str, batch_size: int) -> int:
+             unsubscribe_kind: str, batch_size: int) -> list[str]:
     """Write the rows in batches of ``batch_size``, committing each (so each
-    batch's emails go out while the next is rendered). Idempotent."""
-    written = 0
+    batch's emails go out while the next is rendered). Idempotent. Returns
+    the addresses newly written (what a dry run shows)."""
+    written: list[str] = []
     for start in range(0, len(recipients), batch_size):
-        written += len(notifications.notify_many(
+        ids = set(notifications.notify_many(
             session, event_key=event_key, template=template, context=context,
             recipients=recipients[start:start + batch_size], link=link, unsubscribe_kind=unsubscribe_kind,
         ))
+        if ids:
+            written += list(session.scalars(
+                select(Notification.recipient_email).where(Notification.id.in_(sorted(ids)))
+                .order_by(Notification.id)))
         commit()
     return written
+
+
+SHOWN_RECIPIENTS = 20  # addresses listed per subject in a run's report (a dry run shows who would get it)
+
+
+def _report_fan_out(report: PlanReport, line: str, written: list[str], total: int) -> None:
+    report.add(f"{line}: {len(written)} new of {total} recipients", len(written))
+    for address in written[:SHOWN_RECIPIENTS]:
+        report.lines.append(f"  → {address}")
+    if len(written) > SHOWN_RECIPIENTS:
+        report.lines.append(f"  → … and {len(written) - SHOWN_RECIPIENTS} more")
 
 
 def _local(value: datetime | None, config: Mapping[str, Any]) -> str:
@@ -189,8 +226,7 @@ def plan_reminders(session: Session, *, now: datetime, config: Mapping[str, Any]
                 context={**_subject_context(subject, config), "hours": offset}, recipients=recipients, link=subject.link,
                 unsubscribe_kind=preferences.DEADLINE_REMINDERS, batch_size=batch,
             )
-            report.add(f"reminder {offset}h {subject.key} «{subject.title}»: {written} new of {len(recipients)} recipients",
-                       written)
+            _report_fan_out(report, f"reminder {offset}h {subject.key} «{subject.title}»", written, len(recipients))
     if not reminder_sources():
         report.add("no reminder sources registered (no tenders yet)")
     return report
@@ -215,7 +251,7 @@ def plan_alerts(session: Session, *, now: datetime, config: Mapping[str, Any],
                 context=_subject_context(subject, config), recipients=recipients, link=subject.link,
                 unsubscribe_kind=preferences.TENDER_ALERTS, batch_size=batch,
             )
-            report.add(f"alert {subject.key} «{subject.title}»: {written} new of {len(recipients)} recipients", written)
+            _report_fan_out(report, f"alert {subject.key} «{subject.title}»", written, len(recipients))
     if not alert_sources():
         report.add("no alert sources registered (no tenders yet)")
     return report

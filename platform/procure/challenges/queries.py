@@ -49,3 +49,27 @@ def for_counties(session: Session, county_ids: set[int], *, pending: bool, numbe
         query = query.where(Challenge.status != ChallengeStatus.PENDING).order_by(Challenge.replied_at.desc(),
                                                                                   Challenge.id.desc())
     return paginate(session, query, number=number, per_page=per_page, scalars=False)
+
+
+REPLY_DUE_WORK_WORKDAYS = 2  # issue 12: "challenge replies due in 2 working days"
+
+
+def replies_due(session, county_ids: set[int], now, config) -> list:
+    """Officers' due work: pending challenges whose reply is due within
+    ``REPLY_DUE_WORK_WORKDAYS`` working days of today (or overdue)."""
+    from flask_babel import lazy_gettext as _l
+    from sqlalchemy import func
+
+    from procure.alerts.digest import DueWork
+    from procure.workdays import services as workdays
+
+    tz = config["TIMEZONE"]
+    limit = workdays.working_days_after(session, workdays.local_date(now, tz),
+                                        REPLY_DUE_WORK_WORKDAYS).value
+    count = session.scalar(
+        select(func.count(Challenge.id)).where(
+            Challenge.county_id.in_(county_ids or {-1}), Challenge.status == ChallengeStatus.PENDING,
+            Challenge.reply_due_at <= workdays.end_of_day(limit, tz),
+        )
+    ) or 0
+    return [DueWork(label=_l("两个工作日内到期的质疑答复"), count=count, link="/manage/challenges")] if count else []

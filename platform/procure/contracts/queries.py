@@ -67,3 +67,25 @@ def history(session: Session, organization_id: int, *, limit: int = 100):
         ):
             by_contract.setdefault(p.contract_id, []).append(p)
     return [(c, title, by_contract.get(c.id, [])) for c, title in rows]
+
+
+def contracts_due(session: Session, county_ids: set[int], now, config) -> list:
+    """Officers' due work: awards still without a contract whose signing
+    limit is within CONTRACT_WARNING_DAYS days (or passed)."""
+    from datetime import timedelta
+
+    from flask_babel import lazy_gettext as _l
+    from sqlalchemy import func
+
+    from procure.alerts.digest import DueWork
+    from procure.evaluation.models import Award
+    from procure.tenders.models import Tender
+
+    horizon = now + timedelta(days=int(config.get("CONTRACT_WARNING_DAYS", 5)))
+    count = session.scalar(
+        select(func.count(Award.id)).join(Tender, Tender.id == Award.tender_id)
+        .outerjoin(Contract, Contract.award_id == Award.id)
+        .where(Tender.county_id.in_(county_ids or {-1}), Award.annulled_at.is_(None), Contract.id.is_(None),
+               Award.contract_deadline_at <= horizon)
+    ) or 0
+    return [DueWork(label=_l("五天内须签订的合同"), count=count, link="/manage/contracts")] if count else []

@@ -481,6 +481,11 @@ def dispatch(ids: Iterable[int]) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also fires after_commit when a SAVEPOINT is released
+    # (``begin_nested``): the rows are not committed yet, so another
+    # connection (the sender) would not see them. Wait for the real commit.
+    if session.in_nested_transaction():
+        return
     ids = session.info.pop(OUTBOX_KEY, None)
     if ids:
         dispatch(ids)

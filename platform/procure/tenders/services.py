@@ -360,7 +360,7 @@ def amend(session: Session, tender: Tender, changes: Mapping[str, Any], *, summa
                           published_at=now, published_by_id=actor.id if actor else None)
     session.add(amendment)
     session.flush()
-    _tell_bidders(session, tender, f"tender:{tender.id}:amendment:{amendment.number}", "tender_amended",
+    _tell_interested(session, tender, f"tender:{tender.id}:amendment:{amendment.number}", "tender_amended",
                   {"number": amendment.number, "summary": summary})
     return amendment
 
@@ -389,26 +389,56 @@ def cancel(session: Session, tender: Tender, *, reason: str, actor: User | None,
     tender.cancelled_at = now
     tender.next_due_at = None
     session.flush()
-    _tell_bidders(session, tender, f"tender:{tender.id}:cancelled", "tender_cancelled", {"reason": reason})
+    _tell_interested(session, tender, f"tender:{tender.id}:cancelled", "tender_cancelled", {"reason": reason})
     return tender
 
 
-def _tell_bidders(session: Session, tender: Tender, event: str, template: str, context: dict) -> None:
-    """Members of every organization holding a bid (draft or submitted)."""
+def _members_of(session: Session, org_ids: set[int], *, exclude_user_ids: set[int] = frozenset()) -> list[User]:
+    """Each member (admin or member) of these organizations, once."""
+    if not org_ids:
+        return []
+    users = session.scalars(
+        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.organization_id.in_(sorted(org_ids)),
+               RoleAssignment.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]))
+        .order_by(User.id)
+    ).unique().all()
+    return [u for u in users if u.id not in exclude_user_ids]
+
+
+def bidding_organizations(session: Session, tender: Tender) -> set[int]:
+    """Organizations holding a bid on the tender (draft, submitted or withdrawn)."""
     from procure.bids.models import Bid
 
-    org_ids = list(session.scalars(select(Bid.organization_id).where(Bid.tender_id == tender.id)))
-    if not org_ids:
-        return
-    members = session.scalars(
-        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.organization_id.in_(org_ids),
-               RoleAssignment.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]))
-    ).unique().all()
-    for user in members:
+    return set(session.scalars(select(Bid.organization_id).where(Bid.tender_id == tender.id)))
+
+
+def interested_organizations(session: Session, tender: Tender) -> set[int]:
+    """Everyone interested in the tender's answers, amendments and cancellation:
+    organizations that bid, hold a draft, or asked a question."""
+    askers = set(session.scalars(select(Question.organization_id).where(Question.tender_id == tender.id)))
+    return bidding_organizations(session, tender) | askers
+
+
+def _tell(session: Session, tender: Tender, users: list[User], event: str, template: str, context: dict) -> None:
+    """One notification per user and event (the user id is in the key). The
+    context is the tender's public facts only: never any bid's content."""
+    for user in users:
         notify(session, event_key=f"{event}:user:{user.id}", template=template, recipient=user,
                context={"tender_title": tender.title, "public_number": tender.public_number or "", **context},
                link=f"/tenders/{tender.id}")
+
+
+def _tell_bidders(session: Session, tender: Tender, event: str, template: str, context: dict) -> None:
+    """Members of every organization holding a bid (draft, submitted or withdrawn)."""
+    _tell(session, tender, _members_of(session, bidding_organizations(session, tender)), event, template, context)
+
+
+def _tell_interested(session: Session, tender: Tender, event: str, template: str, context: dict, *,
+                     exclude_user_ids: set[int] = frozenset()) -> None:
+    """Members of every organization that bid, holds a draft or asked a question."""
+    users = _members_of(session, interested_organizations(session, tender), exclude_user_ids=exclude_user_ids)
+    _tell(session, tender, users, event, template, context)
 
 
 # --- questions ------------------------------------------------------------------------
@@ -451,6 +481,11 @@ def answer(session: Session, question: Question, *, actor: User | None, text: st
         notify(session, event_key=f"question:{question.id}:answered", template="question_answered",
                recipient=asker, context={"tender_title": question.tender.title, "question": question.text,
                                          "answer": text}, link=f"/tenders/{question.tender_id}")
+    # Everyone else interested (bidders, drafts, askers) reads the answer too,
+    # without the asker's identity (the question is public without it).
+    _tell_interested(session, question.tender, f"question:{question.id}:published", "question_answer_published",
+                     {"question": question.text, "answer": text},
+                     exclude_user_ids={asker.id} if asker is not None else set())
     return question
 
 
