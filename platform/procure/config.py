@@ -329,6 +329,9 @@ def load(overrides: dict | None = None) -> dict:
         "HTTP_MAX_AGE_VERSION": int(_env("HTTP_MAX_AGE_VERSION", "600")),
         # Public catalog pages: items per page of search results and category lists.
         "CATALOG_PAGE_SIZE": int(_env("CATALOG_PAGE_SIZE", "50")),
+        # Officers' and evaluators' work lists (challenges to answer, contracts
+        # due, assigned evaluations): rows per page.
+        "WORK_LIST_PAGE_SIZE": int(_env("WORK_LIST_PAGE_SIZE", "50")),
         # 大字版 (larger text) for visitors: a cookie kept this many seconds
         # (signed-in users keep the choice in their account instead).
         "TEXT_SIZE_COOKIE": "text_size",

@@ -38,6 +38,12 @@ def _flashes(app, user, path):
     return client.get(path).get_data(as_text=True)
 
 
+def _tag_text(html, element_id):
+    """The markup from the element with ``element_id`` on (its messages)."""
+    start = html.index(f'id="{element_id}"')
+    return html[start:start + 400]
+
+
 def _awarded(session, *, days_ago=0, hours_ago=1):
     w = world_mod.build()
     ev, award = world_mod.awarded(session, w, now=utcnow() - timedelta(days=days_ago, hours=hours_ago))
@@ -136,15 +142,17 @@ def test_an_upheld_challenge_reopens_the_evaluation(app, session):
 
 def test_an_upheld_challenge_can_cancel_the_tender(app, session):
     w, _ev, award, challenge = _upheld(app, session)
-    html = _post(app, w.officer, f"/manage/challenges/{challenge.id}", action="cancel", reason="")
+    refused = _post(app, w.officer, f"/manage/challenges/{challenge.id}", action="cancel", reason="")
     session.expire_all()
     assert session.get(Tender, w.tender.id).status == TenderStatus.AWARDED  # a reason is required
+    # Shown again with the message on the reason field.
+    assert refused.status_code == 200
+    assert "请填写终止的理由" in _tag_text(refused.get_data(as_text=True), "reason-error")
     _post(app, w.officer, f"/manage/challenges/{challenge.id}", action="cancel", reason="采购需求表述有误")
     session.expire_all()
     tender = session.get(Tender, w.tender.id)
     assert tender.status == TenderStatus.CANCELLED and tender.cancel_reason == "采购需求表述有误"
     assert session.get(Award, award.id).annulled_at is not None
-    assert html.status_code == 302
 
 
 def test_a_rejected_challenge_cannot_reopen(app, session):

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from procure.challenges.models import Challenge, ChallengeFile, ChallengeStatus
+from procure.paging import Page, paginate
 
 
 def get(session: Session, challenge_id: int) -> Challenge | None:
@@ -26,15 +27,16 @@ def of_organization(session: Session, tender_id: int, organization_id: int) -> l
     ))
 
 
-def for_counties(session: Session, county_ids: set[int], *, pending: bool, limit: int = 200):
-    """(challenge, tender title, tender number, organization name) of the
-    counties: the pending ones (oldest due first) or the answered ones (latest
-    first)."""
+def for_counties(session: Session, county_ids: set[int], *, pending: bool, number: int = 1,
+                 per_page: int = 50) -> Page:
+    """One page of (challenge, tender title, tender number, organization name)
+    of the counties: the pending ones (oldest due first) or the answered ones
+    (latest first). Two queries (count, page)."""
     from procure.organizations.models import Organization
     from procure.tenders.models import Tender
 
     if not county_ids:
-        return []
+        return Page(items=[], total=0, number=1, per_page=per_page)
     query = (
         select(Challenge, Tender.title, Tender.public_number, Organization.name)
         .join(Tender, Tender.id == Challenge.tender_id)
@@ -46,7 +48,7 @@ def for_counties(session: Session, county_ids: set[int], *, pending: bool, limit
     else:
         query = query.where(Challenge.status != ChallengeStatus.PENDING).order_by(Challenge.replied_at.desc(),
                                                                                   Challenge.id.desc())
-    return session.execute(query.limit(limit)).all()
+    return paginate(session, query, number=number, per_page=per_page, scalars=False)
 
 
 REPLY_DUE_WORK_WORKDAYS = 2  # issue 12: "challenge replies due in 2 working days"

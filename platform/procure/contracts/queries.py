@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from procure.contracts.models import Contract, PerformanceEvaluation
+from procure.paging import Page, paginate
 
 
 def for_tender(session: Session, tender_id: int) -> Contract | None:
@@ -25,23 +26,26 @@ def performance(session: Session, tender_id: int, performance_id: int) -> Perfor
     )
 
 
-def due(session: Session, county_ids: set[int], *, limit: int = 200):
-    """(award, tender title, tender number, organization name) of the awards of
-    the counties still without a contract, the nearest limit first."""
+def due(session: Session, county_ids: set[int], *, number: int = 1, per_page: int = 50) -> Page:
+    """One page of (award, tender title, tender number, organization name) of
+    the awards of the counties still without a contract, the nearest limit
+    first. Two queries (count, page)."""
     from procure.evaluation.models import Award
     from procure.organizations.models import Organization
     from procure.tenders.models import Tender
 
     if not county_ids:
-        return []
-    return session.execute(
+        return Page(items=[], total=0, number=1, per_page=per_page)
+    return paginate(
+        session,
         select(Award, Tender.title, Tender.public_number, Organization.name)
         .join(Tender, Tender.id == Award.tender_id)
         .join(Organization, Organization.id == Award.organization_id)
         .outerjoin(Contract, Contract.award_id == Award.id)
         .where(Tender.county_id.in_(county_ids), Award.annulled_at.is_(None), Contract.id.is_(None))
-        .order_by(Award.contract_deadline_at, Award.id).limit(limit)
-    ).all()
+        .order_by(Award.contract_deadline_at, Award.id),
+        number=number, per_page=per_page, scalars=False,
+    )
 
 
 def history(session: Session, organization_id: int, *, limit: int = 100):

@@ -4,34 +4,25 @@ performance evaluation (also the purchasing township's officers). Public: the
 contract notice with its file, the performance evaluations with their reports."""
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from procure import policy
-from procure.contracts import queries, services
-from procure.contracts.models import GRADE_LABELS, INDICATOR_LABELS, IndicatorKind
-from procure.evaluation import clocks, tenderfacts
+from procure import paging, policy
+from procure.contracts import forms, queries, services
+from procure.contracts.models import GRADE_LABELS, INDICATOR_LABELS
+from procure.evaluation import tenderfacts
 from procure.evaluation import queries as evaluation_queries
 from procure.extensions import db
 from procure.tenders.models import Tender
 from procure.timeutil import utcnow
-from procure.viewkit import act, found
+from procure.viewkit import found, submit
 
 bp = Blueprint("contracts", __name__)
 
-# Rows of the performance form: (kind, default name, default maximum).
-DEFAULT_INDICATORS = (
-    (IndicatorKind.OUTPUT.value, "", "40"),
-    (IndicatorKind.OUTPUT.value, "", ""),
-    (IndicatorKind.EFFECT.value, "", "30"),
-    (IndicatorKind.EFFECT.value, "", ""),
-    (IndicatorKind.SATISFACTION.value, "", "30"),
-    (IndicatorKind.SATISFACTION.value, "", ""),
-)
+DEFAULT_INDICATORS = forms.DEFAULT_INDICATORS  # rows of the performance form
 _MIMETYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png"}
 
 
@@ -41,13 +32,6 @@ def upload_root() -> Path:
 
 def _settings() -> services.ContractSettings:
     return services.ContractSettings.from_config(current_app.config)
-
-
-def _date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.form.get(name, "").strip())
-    except ValueError:
-        return None
 
 
 def _send(path: Path, download_name: str):
@@ -67,10 +51,12 @@ def _send(path: Path, download_name: str):
 def due():
     policy.require(policy.can_view_officer_lists(current_user))
     settings, now = _settings(), utcnow()
-    rows = queries.due(db.session, policy.officer_county_ids(current_user))
-    flags = {award.id: services.contract_flag(award, None, settings, now) for award, *_ in rows}
-    deadlines = {award.id: services.signing_deadline(award, settings) for award, *_ in rows}
-    return render_template("contracts/due.html", rows=rows, flags=flags, deadlines=deadlines)
+    rows = queries.due(db.session, policy.officer_county_ids(current_user), number=paging.page_number(request.args),
+                       per_page=current_app.config["WORK_LIST_PAGE_SIZE"])
+    flags = {award.id: services.contract_flag(award, None, settings, now) for award, *_ in rows.items}
+    deadlines = {award.id: services.signing_deadline(award, settings) for award, *_ in rows.items}
+    return render_template("contracts/due.html", rows=rows, flags=flags, deadlines=deadlines,
+                           page_url=lambda number: url_for("contracts.due", page=number))
 
 
 @bp.route("/manage/tenders/<int:tender_id>/contract", methods=["GET", "POST"])
@@ -85,21 +71,24 @@ def record(tender_id: int):
     if award is None:
         abort(404)
     settings = _settings()
-    if request.method == "POST":
-        upload = request.files.get("file")
+    form = forms.ContractForm()
+    if request.method == "GET":
+        form.amount.data = str(award.amount)
+
+    def record_contract():
+        upload = form.file.data
         data = services.ContractData(
-            number=request.form.get("number", ""), amount=request.form.get("amount", ""),
-            signed_on=_date("signed_on"), starts_on=_date("starts_on"), ends_on=_date("ends_on"),
-            recurring=request.form.get("recurring") == "yes",
-            filename=upload.filename if upload else "", data=upload.read() if upload else b"",
+            number=form.number.data, amount=form.amount.data, signed_on=form.signed_on.data,
+            starts_on=form.starts_on.data, ends_on=form.ends_on.data, recurring=form.recurring.data,
+            filename=upload.filename or "", data=upload.read(),
         )
-        outcome = act(lambda: services.record(db.session, award, data, county_id=tender.county_id,
-                                              officer=current_user, settings=settings, upload_root=upload_root(),
-                                              max_bytes=current_app.config["CONTRACT_FILE_MAX_BYTES"]),
-                      success=_("合同已登记并公告。"))
-        if outcome:
-            return redirect(url_for("contracts.notice", tender_id=tender.id))
-    return render_template("contracts/record.html", tender=tender, award=award, form_data=request.form,
+        return services.record(db.session, award, data, county_id=tender.county_id, officer=current_user,
+                               settings=settings, upload_root=upload_root(),
+                               max_bytes=current_app.config["CONTRACT_FILE_MAX_BYTES"])
+
+    if submit(form, record_contract, success=_("合同已登记并公告。")):
+        return redirect(url_for("contracts.notice", tender_id=tender.id))
+    return render_template("contracts/record.html", tender=tender, award=award, form=form,
                            deadline=services.signing_deadline(award, settings),
                            flag=services.contract_flag(award, None, settings, utcnow()),
                            winner=tenderfacts.organization_name(db.session, award.organization_id))
@@ -111,23 +100,21 @@ def record_performance(tender_id: int):
     tender = found(db.session.get(Tender, tender_id))
     policy.require(policy.can_record_performance(current_user, tender), hide=True)
     contract = found(queries.for_tender(db.session, tender.id))
-    if request.method == "POST":
-        count = len(DEFAULT_INDICATORS)
-        indicators = [
-            services.IndicatorData(kind=request.form.get(f"kind-{i}", ""), name=request.form.get(f"name-{i}", ""),
-                                   maximum=request.form.get(f"max-{i}", ""), score=request.form.get(f"score-{i}", ""))
-            for i in range(count)
-        ]
-        upload = request.files.get("report")
+    form = forms.PerformanceForm()
+
+    def record():
+        indicators = [services.IndicatorData(kind=kind.data, name=name.data, maximum=maximum.data, score=score.data)
+                      for kind, name, maximum, score in form.rows()]
+        upload = form.report.data
         report = (upload.filename or "", upload.read()) if upload and upload.filename else None
-        outcome = act(lambda: services.record_performance(
-            db.session, contract, indicators, summary=request.form.get("summary", ""), report=report,
-            officer=current_user, upload_root=upload_root(),
-            max_bytes=current_app.config["CONTRACT_FILE_MAX_BYTES"]), success=_("绩效评价已发布。"))
-        if outcome:
-            return redirect(url_for("contracts.performance", tender_id=tender.id))
-    return render_template("contracts/record_performance.html", tender=tender, contract=contract,
-                           rows=DEFAULT_INDICATORS, form_data=request.form, indicator_labels=INDICATOR_LABELS)
+        return services.record_performance(
+            db.session, contract, indicators, summary=form.summary.data or "", report=report, officer=current_user,
+            upload_root=upload_root(), max_bytes=current_app.config["CONTRACT_FILE_MAX_BYTES"])
+
+    if submit(form, record, success=_("绩效评价已发布。"), aliases=form.aliases()):
+        return redirect(url_for("contracts.performance", tender_id=tender.id))
+    return render_template("contracts/record_performance.html", tender=tender, contract=contract, form=form,
+                           indicator_labels=INDICATOR_LABELS)
 
 
 # === public =========================================================================

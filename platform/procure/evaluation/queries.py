@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from procure.evaluation.models import Award, CommitteeMember, Evaluation, EvaluationResult
+from procure.paging import Page, paginate
 
 
 def get(session: Session, evaluation_id: int) -> Evaluation | None:
@@ -20,15 +21,18 @@ def current_for_tender(session: Session, tender_id: int) -> Evaluation | None:
     )
 
 
-def assigned_to(session: Session, user_id: int) -> list[tuple[CommitteeMember, Evaluation]]:
+def assigned_to(session: Session, user_id: int, *, number: int = 1, per_page: int = 50) -> Page:
+    """One page of (committee membership, evaluation) of the user, latest
+    first, with each evaluation's tender (joined). Two queries (count, page)."""
     from procure.evaluation.models import MemberStatus
 
-    rows = session.execute(
+    return paginate(
+        session,
         select(CommitteeMember, Evaluation).join(Evaluation, Evaluation.id == CommitteeMember.evaluation_id)
         .where(CommitteeMember.user_id == user_id, CommitteeMember.status != MemberStatus.CONFLICTED)
-        .order_by(Evaluation.id.desc())
-    ).all()
-    return [(m, e) for m, e in rows]
+        .order_by(Evaluation.id.desc(), CommitteeMember.id.desc()),
+        number=number, per_page=per_page, scalars=False,
+    )
 
 
 def award_for(session: Session, evaluation_id: int) -> Award | None:

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from procure import policy
+from procure import paging, policy
 from procure.errors import DomainError
 from procure.evaluation import clocks, queries, services, tenderfacts
 from procure.evaluation.models import EVALUATION_STATE_LABELS, EvaluationState, MemberKind
@@ -46,8 +46,10 @@ def _bidder_ids(bids) -> set[int]:
 @bp.route("/evaluations")
 @login_required
 def assigned():
-    rows = queries.assigned_to(db.session, current_user.id)
-    return render_template("evaluation/assigned.html", rows=rows, labels=EVALUATION_STATE_LABELS)
+    rows = queries.assigned_to(db.session, current_user.id, number=paging.page_number(request.args),
+                               per_page=current_app.config["WORK_LIST_PAGE_SIZE"])
+    return render_template("evaluation/assigned.html", rows=rows, labels=EVALUATION_STATE_LABELS,
+                           page_url=lambda number: url_for("evaluation.assigned", page=number))
 
 
 @bp.route("/evaluations/<int:evaluation_id>", methods=["GET", "POST"])

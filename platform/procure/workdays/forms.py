@@ -27,6 +27,6 @@ class YearForm(FlaskForm):
     )
     csv_file = FileField(
         _l("或上传 CSV 文件"),
-        description=_l("UTF-8 编码，每行“日期,类型,名称”，类型为“休”或“班”（holiday / workday）。上传文件时忽略上面两个文本框。"),
+        description=_l("UTF-8 编码，每行“日期,类型,名称”，类型为“休”或“班”（也可写 holiday / workday）。上传文件时忽略上面两个文本框。"),
     )
     submit = SubmitField(_l("保存该年安排"))
