@@ -95,6 +95,20 @@ def test_catalog_header_declares_english_plurals(english):
     assert english.num_plurals == 2
 
 
+def test_each_message_is_translated_once():
+    """The catalog is union-merged between branches: a message appended on two
+    branches must not stay twice (the second silently wins at compile time)."""
+    text = EN_PO.read_text(encoding="utf-8")
+    ids = re.findall(r'^msgid ((?:".*"\n)+)', text + "\n", flags=re.M)
+    seen, twice = set(), []
+    for raw in ids:
+        msgid = "".join(re.findall(r'"(.*)"', raw))
+        if msgid and msgid in seen:
+            twice.append(msgid)
+        seen.add(msgid)
+    assert twice == []
+
+
 def test_translations_keep_the_placeholders_of_their_msgid(english):
     wrong = []
     for message in english:
