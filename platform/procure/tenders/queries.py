@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from procure.bids.models import OpeningRecord
 from procure.catalog.models import Category, Item
 from procure.geo.models import Division
+from procure.paging import Page, paginate
 from procure.tenders.models import Question, Tender, TenderDocument, TenderStatus
 
 PAGE_SIZE = 50
@@ -73,19 +74,21 @@ def question(session: Session, tender_id: int, question_id: int) -> Question | N
     return q if q is not None and q.tender_id == tender_id else None
 
 
-def managed_tenders(session: Session, county_ids: set[int], township_ids: set[int]) -> list[Tender]:
-    """Tenders of the officer's counties, and a township officer's drafts."""
+def managed_tenders(session: Session, county_ids: set[int], township_ids: set[int], *, number: int,
+                    per_page: int) -> Page:
+    """One page of the tenders of the officer's counties and of a township
+    officer's drafts, by state, then what is due first."""
     conditions = []
     if county_ids:
         conditions.append(Tender.county_id.in_(county_ids))
     if township_ids:
         conditions.append(Tender.township_id.in_(township_ids))
     if not conditions:
-        return []
+        return Page(items=[], total=0, number=1, per_page=per_page)
     from sqlalchemy import or_
 
-    return list(session.scalars(select(Tender).where(or_(*conditions))
-                                .order_by(Tender.status, Tender.next_due_at, Tender.id.desc())))
+    return paginate(session, select(Tender).where(or_(*conditions))
+                    .order_by(Tender.status, Tender.next_due_at, Tender.id.desc()), number=number, per_page=per_page)
 
 
 def unanswered_counts(session: Session, tender_ids: list[int]) -> dict[int, tuple[int, object]]:
@@ -100,15 +103,29 @@ def unanswered_counts(session: Session, tender_ids: list[int]) -> dict[int, tupl
     return {tender_id: (count, due) for tender_id, count, due in rows}
 
 
-def items_for_tender(session: Session, county_ids: set[int]) -> list[Item]:
-    """Items of the current published catalogs of the counties (the catalog gate)."""
+ITEM_PICKER_LIMIT = 50
+
+
+def items_for_tender(session: Session, county_ids: set[int], *, text: str = "",
+                     limit: int = ITEM_PICKER_LIMIT) -> tuple[list[Item], int]:
+    """Items of the current published catalogs of the counties (the catalog
+    gate) whose code or name contains ``text``: the first ``limit`` in code
+    order and how many match. Two queries after the catalogs' own, whatever the
+    catalogs' size."""
     from procure.catalog import queries as catalog_queries
+    from procure.catalog import search
 
     catalog_ids = [c.id for c in (catalog_queries.current_published(session, cid) for cid in sorted(county_ids)) if c]
     if not catalog_ids:
-        return []
-    return list(session.scalars(select(Item).where(Item.catalog_id.in_(catalog_ids))
-                                .options(selectinload(Item.category)).order_by(Item.catalog_id, Item.code)))
+        return [], 0
+    stmt = select(Item).where(Item.catalog_id.in_(catalog_ids))
+    text = (text or "").strip()
+    if text:  # the catalog's own search (its index where the database has one), or the item's code
+        stmt = stmt.where(search.item_matches(session, text) | Item.code.startswith(text.upper(), autoescape=True))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = list(session.scalars(stmt.options(selectinload(Item.category))
+                                 .order_by(Item.catalog_id, Item.code, Item.id).limit(limit)))
+    return items, total
 
 
 def remaining(deadline: datetime, now: datetime) -> tuple[int, int] | None:

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from procure import policy
+from procure import paging, policy
 from procure.bids import files
 from procure.catalog.models import UndertakerType
 from procure.errors import DomainError
@@ -151,10 +151,15 @@ def ask(tender_id: int):
 def manage_index():
     county_ids, township_ids = policy.officer_county_ids(current_user), policy.township_ids(current_user)
     policy.require(bool(county_ids or township_ids))
-    tenders = queries.managed_tenders(db.session, county_ids, township_ids)
-    due = queries.unanswered_counts(db.session, [t.id for t in tenders])
-    return render_template("tenders/manage_index.html", tenders=tenders, due=due, now=utcnow(),
-                           items=queries.items_for_tender(db.session, county_ids | policy.township_county_ids(current_user)))
+    page = queries.managed_tenders(db.session, county_ids, township_ids, number=paging.page_number(request.args),
+                                   per_page=current_app.config["WORK_LIST_PAGE_SIZE"])
+    due = queries.unanswered_counts(db.session, [t.id for t in page.items])
+    text = request.args.get("q", "").strip()[:100]  # control characters are refused before any view
+    items, item_total = queries.items_for_tender(db.session, county_ids | policy.township_county_ids(current_user),
+                                                 text=text)
+    return render_template("tenders/manage_index.html", tenders=page.items, page=page, due=due, now=utcnow(),
+                           items=items, item_total=item_total, q=text,
+                           page_url=lambda number: url_for("tenders.manage_index", page=number, q=text or None))
 
 
 def _township_choices(county_id: int) -> list[tuple[int, str]]:

@@ -1,6 +1,6 @@
-"""A township officer drafts tenders for their own township only; the county
-publishes them (domain.md: "a township officer, as a draft for their own
-township that the county publishes")."""
+"""The officer's side of tenders: a township officer drafts tenders for their own
+township only and the county publishes them (domain.md: "a township officer, as a
+draft for their own township that the county publishes"); the officer's list is paged."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -103,3 +103,39 @@ def test_a_township_officer_does_not_see_another_townships_draft(client, session
     assert client.get(f"/manage/tenders/{other_draft.id}").status_code == 404
     assert client.get(f"/manage/tenders/{other_draft.id}/edit").status_code == 404
     assert other_draft.title not in client.get("/manage/tenders").get_data(as_text=True)
+
+
+def test_the_officers_tender_list_is_paged_and_the_item_picker_bounded(app, client, session):
+    from procure.tenders import queries as tender_queries
+    from tests.querycount import assert_constant_queries
+
+    officer = factories.officer()
+    login(client, officer.email, factories.PASSWORD)
+    first = b.draft(title="第一个草稿")
+    app.config["WORK_LIST_PAGE_SIZE"] = 2
+    try:
+        def grow():
+            for i in range(4):
+                b.draft(title=f"草稿{i}")
+            factories.catalog_with_items("371321", items=[
+                ("公共服务", "养老服务", "居家养老", f"助餐服务{i:03d}", "内容", ["social_organization"], False)
+                for i in range(tender_queries.ITEM_PICKER_LIMIT + 10)])
+
+        assert_constant_queries(client, "/manage/tenders", grow)
+        seen = []
+        for number in (1, 2, 3):
+            html = client.get(f"/manage/tenders?page={number}").get_data(as_text=True)
+            seen += [t for t in ["第一个草稿"] + [f"草稿{i}" for i in range(4)] if f">{t}<" in html]
+        assert sorted(seen) == sorted(["第一个草稿"] + [f"草稿{i}" for i in range(4)])  # each once, none lost
+        assert "第 3 / 3 页" in client.get("/manage/tenders?page=99").get_data(as_text=True)
+    finally:
+        app.config["WORK_LIST_PAGE_SIZE"] = 50
+
+    html = client.get("/manage/tenders").get_data(as_text=True)
+    items = html.split('data-testid="items"', 1)[1].split("</ul>", 1)[0]
+    assert items.count("<li>") == tender_queries.ITEM_PICKER_LIMIT
+    assert f"共 {tender_queries.ITEM_PICKER_LIMIT + 10} 项" in html
+    found = client.get("/manage/tenders?q=助餐服务007").get_data(as_text=True)
+    items = found.split('data-testid="items"', 1)[1].split("</ul>", 1)[0]
+    assert items.count("<li>") == 1 and "助餐服务007" in items
+    assert "没有找到符合条件的事项" in client.get("/manage/tenders?q=不存在的服务%25").get_data(as_text=True)
