@@ -51,8 +51,10 @@ def _signed_in() -> bool:
     from flask import g, request
     from flask_login import current_user
 
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return False
+    if request.endpoint in PUBLIC_ENDPOINTS or g.get("plainly_anonymous"):
+        return False  # a public file, or a cached page served to a visitor (procure.caching)
+    if g.get("signed_in"):  # set by the user loader (accounts.gate): no reload after a commit
+        return True
     try:
         return bool(current_user.is_authenticated) or g.get("pending_user") is not None
     except Exception:  # the user could not be loaded (e.g. the database is down)
