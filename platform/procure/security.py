@@ -64,8 +64,8 @@ def _signed_in() -> bool:
 def add_security_headers(response: Response) -> Response:
     from flask import current_app
 
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    present = {name.lower() for name, _value in response.headers}  # one pass, not one per header
+    response.headers.extend([(name, value) for name, value in HEADERS.items() if name.lower() not in present])
     if _signed_in():
         # A private page (anything behind login) is never stored by the
         # browser or a proxy: not on a shared computer's disk, not in history.
