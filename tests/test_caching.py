@@ -316,3 +316,43 @@ def test_each_process_keeps_pages_and_follows_announced_publications(app, app_ct
         reader.extensions["procure_local_pages"].drop()
     with publisher.app_context():
         cache.clear()
+
+
+def test_a_published_or_cancelled_tender_is_on_the_cached_home_page_at_once(client, session):
+    from procure.tenders import services as tender_services
+    from procure.timeutil import utcnow
+    from tests.tenders import builders
+
+    draft = builders.draft()
+    for _ in range(2):
+        assert draft.title not in client.get("/").get_data(as_text=True)  # drafts are not public
+    tender_services.publish(session, draft, actor=None, now=utcnow(), rules=builders.rules())
+    session.commit()
+    assert draft.title in client.get("/").get_data(as_text=True)
+    assert draft.title in client.get("/").get_data(as_text=True)  # cached
+    tender_services.cancel(session, draft, reason="预算调整", actor=None, now=utcnow())
+    session.commit()
+    assert draft.title not in client.get("/").get_data(as_text=True)
+
+
+def test_an_organization_verified_or_renamed_is_in_the_cached_directory_at_once(client, session):
+    from procure.organizations import services as org_services
+
+    pending = factories.organization(status="pending", name="缓存测试社工服务中心")
+    for _ in range(2):
+        assert "缓存测试社工服务中心" not in client.get("/organizations").get_data(as_text=True)
+    org_services.approve(session, pending, officer=factories.officer(email="approver@example.com"))
+    session.commit()
+    assert "缓存测试社工服务中心" in client.get("/organizations").get_data(as_text=True)
+    session.execute(sa_update_name(pending.id, "改名后的社工服务中心"))  # a bulk update counts too
+    session.commit()
+    html = client.get("/organizations").get_data(as_text=True)
+    assert "改名后的社工服务中心" in html and "缓存测试社工服务中心" not in html
+
+
+def sa_update_name(org_id: int, name: str):
+    from sqlalchemy import update
+
+    from procure.organizations.models import Organization
+
+    return update(Organization).where(Organization.id == org_id).values(name=name)
