@@ -39,8 +39,7 @@ def test_reading_public_pages_creates_no_session(app, app_ctx, path):
         response = app.test_client().get(path)
         assert response.status_code == 200
         assert "Set-Cookie" not in response.headers, path
-        if path != "/tenders":  # a list not kept server-side (and no caching headers)
-            assert response.headers["Cache-Control"].startswith("public"), path
+        assert response.headers["Cache-Control"].startswith("public"), path
 
 
 def test_a_visitor_without_a_session_switches_language_from_a_page_of_the_site(app, app_ctx):
@@ -318,21 +317,24 @@ def test_each_process_keeps_pages_and_follows_announced_publications(app, app_ct
         cache.clear()
 
 
-def test_a_published_or_cancelled_tender_is_on_the_cached_home_page_at_once(client, session):
+def test_a_published_or_cancelled_tender_is_on_the_cached_pages_at_once(client, session):
     from procure.tenders import services as tender_services
     from procure.timeutil import utcnow
     from tests.tenders import builders
 
     draft = builders.draft()
-    for _ in range(2):
-        assert draft.title not in client.get("/").get_data(as_text=True)  # drafts are not public
+    for path in ("/", "/tenders"):
+        for _ in range(2):
+            assert draft.title not in client.get(path).get_data(as_text=True)  # drafts are not public
     tender_services.publish(session, draft, actor=None, now=utcnow(), rules=builders.rules())
     session.commit()
-    assert draft.title in client.get("/").get_data(as_text=True)
-    assert draft.title in client.get("/").get_data(as_text=True)  # cached
+    for path in ("/", "/tenders"):
+        assert draft.title in client.get(path).get_data(as_text=True)
+        assert draft.title in client.get(path).get_data(as_text=True)  # cached
     tender_services.cancel(session, draft, reason="预算调整", actor=None, now=utcnow())
     session.commit()
-    assert draft.title not in client.get("/").get_data(as_text=True)
+    for path in ("/", "/tenders"):
+        assert draft.title not in client.get(path).get_data(as_text=True)
 
 
 def test_an_organization_verified_or_renamed_is_in_the_cached_directory_at_once(client, session):

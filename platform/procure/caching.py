@@ -56,6 +56,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from procure import timeutil
 from procure.extensions import cache
 
 CSRF_PLACEHOLDER = "\x00procure-csrf-token\x00"
@@ -408,7 +409,7 @@ def _lookup(spec: PageSpec, *, create: bool) -> _Lookup:
     key = _digest(request.endpoint, request.full_path, visitor_locale(), _visitor_large_text())
     names = spec.depends
     cache_keys = [GENERATIONS[n] for n in names]
-    minute = time.strftime("%Y%m%d%H%M", time.gmtime()) if spec.per_minute else None
+    minute = timeutil.utcnow().strftime("%Y%m%d%H%M") if spec.per_minute else None  # the app's clock
     local = _local()
     trusted = local is not None and local.fresh()
     if trusted:
