@@ -304,6 +304,11 @@ def test_each_process_keeps_pages_and_follows_announced_publications(app, app_ct
     again = visitor.get("/")
     assert again.status_code == 200 and again.headers["ETag"] == first.headers["ETag"]
     assert round_trips == []  # served from the reader's own memory
+    monkeypatch.setattr(caching, "LOCAL_TRUST_SECONDS", 0.0)  # the copies are too old: Redis is asked again
+    assert visitor.get("/").headers["ETag"] == first.headers["ETag"] and len(round_trips) == 1
+    monkeypatch.undo()
+    monkeypatch.setattr(cache, "get_many", lambda *keys: round_trips.append(keys) or real_get_many(*keys))
+    round_trips.clear()
 
     factories.catalog_with_items("370112", 2026)  # published (in another process) ...
     with publisher.app_context():

@@ -79,6 +79,10 @@ _BUMP = "procure_bump_generations"
 # Redis channel on which every raised generation is announced (procure.caching._Local).
 CHANNEL = "procure:page-generations"
 LOCAL_PAGES_MAX = 256  # pages kept in each process's memory (Redis backend)
+# Copied generations are read again from Redis at least this often, whatever the
+# subscription says (a connection that died without a word cannot keep a stale
+# copy longer than this).
+LOCAL_TRUST_SECONDS = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +105,7 @@ class _Local:
         self.pid: int | None = None
         self.pubsub = None
         self.generations: dict[str, int] = {}
+        self.checked_at = 0.0  # time.monotonic() of the last read of the generations
         self.pages: OrderedDict[str, tuple] = OrderedDict()
 
     def drop(self) -> None:
@@ -412,7 +417,7 @@ def _lookup(spec: PageSpec, *, create: bool) -> _Lookup:
     minute = timeutil.utcnow().strftime("%Y%m%d%H%M") if spec.per_minute else None  # the app's clock
     local = _local()
     trusted = local is not None and local.fresh()
-    if trusted:
+    if trusted and time.monotonic() - local.checked_at < LOCAL_TRUST_SECONDS:
         known = [local.generations.get(k) for k in cache_keys]
         entry = local.pages.get(key)
         if entry is not None and None not in known:
@@ -427,6 +432,7 @@ def _lookup(spec: PageSpec, *, create: bool) -> _Lookup:
     entry, found = values[0], dict(zip(names, values[1:]))
     if trusted:  # read after the subscription: a later raise is announced
         local.generations.update({k: v for k, v in zip(cache_keys, values[1:]) if v is not None})
+        local.checked_at = time.monotonic()
     if any(v is None for v in found.values()):
         if not create:
             return _Lookup(key, None, found, None)
