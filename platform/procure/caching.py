@@ -14,33 +14,152 @@ The per-session CSRF token of the language switch form is kept out of the cached
 body (a placeholder, replaced at serve time), and the ETag includes the session's
 token seed, so a browser's cached copy always carries its own valid token.
 
+Cached views are marked with ``@cached_page(depends=...)``: their entries are kept
+under a key made of the URL, the language and the text size only, and each entry
+carries the *stamp* it was rendered under (the generations of what it shows:
+catalogs, tenders, organizations; the year; the minute for pages with
+countdowns). A generation is a number in the shared cache, raised after every
+commit that changed what the public sees of it; an entry whose stamp differs
+from the current one is a miss. So a hit needs one cache round trip (the entry
+and the generations in one ``MGET``) and no database query, and is served by a
+``before_request`` hook (``serve_early``) before the rate limiter, the user
+loader and the view: an anonymous visitor (no login in the session, no
+remember-me cookie, no pending flash message) costs little more than Flask's
+"hello".
+
+Anonymous visitors get no session, hence no cookie, from reading public pages:
+the site-wide forms they see (language, text size) carry the session's CSRF
+token only when there is one (``visitor_csrf_token``); those two forms are
+accepted from a visitor without a token when the browser says the request
+comes from this site (``protect_visitor_preference``).
+
 Backends (``CACHE_URL``): Redis in production, files in instance/ for ``make run``
 (shared by all gunicorn processes), "null" to turn it off.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, has_app_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from procure import timeutil
 from procure.extensions import cache
 
 CSRF_PLACEHOLDER = "\x00procure-csrf-token\x00"
+# The token of the site-wide visitor forms (language, text size): the session's
+# own when it has one, else empty (no session is created for it).
+VISITOR_CSRF_PLACEHOLDER = "\x00procure-visitor-csrf-token\x00"
 KEY_PREFIX = "procure:page:"
 # The catalog generation: a number kept in the (shared) cache, raised after every
 # commit that publishes or supersedes a catalog version. Keys of catalog pages
 # include it, so a cache hit needs no database query at all, and a publication
 # is never served stale by any process.
 CATALOG_GENERATION = "catalog-generation"
-_BUMP = "procure_bump_catalog_generation"
+# Every generation: what public pages may depend on, and its key in the cache.
+GENERATIONS = {
+    "catalogs": CATALOG_GENERATION,
+    "tenders": "tender-generation",
+    "organizations": "organization-generation",
+}
+_BUMP = "procure_bump_generations"
+# Redis channel on which every raised generation is announced (procure.caching._Local).
+CHANNEL = "procure:page-generations"
+LOCAL_PAGES_MAX = 256  # pages kept in each process's memory (Redis backend)
+# Copied generations are read again from Redis at least this often, whatever the
+# subscription says (a connection that died without a word cannot keep a stale
+# copy longer than this).
+LOCAL_TRUST_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
+
+
+class _Local:
+    """Per-process copies of the generations and of recently served pages, on the
+    Redis backend, trusted only while this process is subscribed to ``CHANNEL``:
+    every raise of a generation is announced there (``bump_generation``), and
+    each request first reads the announcements already received (a non-blocking
+    look at the subscription's socket, no round trip), forgetting the copied
+    generations on any. A hit then costs no round trip at all; a page published
+    by another process is seen as soon as its announcement has arrived (Redis
+    writes it to the subscribers before the publishing request returns). Any
+    trouble with the subscription: the copies are dropped and every request asks
+    Redis again, as without them."""
+
+    def __init__(self, client, max_pages: int = LOCAL_PAGES_MAX):
+        self.client = client
+        self.max_pages = max_pages
+        self.pid: int | None = None
+        self.pubsub = None
+        self.generations: dict[str, int] = {}
+        self.checked_at = 0.0  # time.monotonic() of the last read of the generations
+        self.pages: OrderedDict[str, tuple] = OrderedDict()
+
+    def drop(self) -> None:
+        self.generations.clear()
+        self.pages.clear()
+        pubsub, self.pubsub = self.pubsub, None
+        if pubsub is not None and self.pid == os.getpid():
+            try:
+                pubsub.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _subscribe(self) -> bool:
+        self.generations.clear()
+        self.pages.clear()
+        self.pubsub = None  # a copy inherited through fork() is not this process's
+        try:
+            pubsub = self.client.pubsub()
+            pubsub.subscribe(CHANNEL)
+            confirmed = pubsub.get_message(timeout=1.0)
+            if not confirmed or confirmed.get("type") != "subscribe":
+                pubsub.close()
+                return False
+        except Exception:  # noqa: BLE001 - no copies, as without them
+            log.warning("page cache: subscription to %s failed", CHANNEL, exc_info=True)
+            return False
+        self.pubsub, self.pid = pubsub, os.getpid()
+        return True
+
+    def fresh(self) -> bool:
+        """Read the announcements received; False when the copies cannot be trusted."""
+        if (self.pubsub is None or self.pid != os.getpid()) and not self._subscribe():
+            return False
+        try:
+            while True:
+                message = self.pubsub.get_message(timeout=0.0)
+                if message is None:
+                    return True
+                if message.get("type") == "message":
+                    self.generations.clear()
+        except Exception:  # noqa: BLE001 - connection lost: ask Redis until resubscribed
+            log.warning("page cache: subscription lost", exc_info=True)
+            self.drop()
+            return False
+
+    def keep_page(self, key: str, entry: tuple) -> None:
+        self.pages[key] = entry
+        self.pages.move_to_end(key)
+        while len(self.pages) > self.max_pages:
+            self.pages.popitem(last=False)
+
+
+def _local() -> _Local | None:
+    return current_app.extensions.get("procure_local_pages")
 
 
 def init_app(app: Flask) -> None:
@@ -57,12 +176,24 @@ def init_app(app: Flask) -> None:
     else:
         raise ValueError(f"PROCURE_CACHE_URL: unsupported value {url!r} (redis://…, filesystem, simple, null)")
     cache.init_app(app, config=settings)
+    app.extensions.pop("procure_local_pages", None)
+    if settings["CACHE_TYPE"] == "RedisCache" and app.config.get("CACHE_LOCAL_PAGES", True):
+        client = getattr(app.extensions["cache"][cache], "_write_client", None)
+        if client is not None and hasattr(client, "pubsub"):
+            app.extensions["procure_local_pages"] = _Local(client)
     install_catalog_hooks()
 
     @app.context_processor
     def _csrf_for_cached_pages():
         # While a cacheable page is rendered, its forms get a placeholder token.
-        return {"csrf_token": lambda: CSRF_PLACEHOLDER if g.get("_caching_render") else generate_csrf()}
+        return {
+            "csrf_token": lambda: CSRF_PLACEHOLDER if g.get("_caching_render") else generate_csrf(),
+            "visitor_csrf_token": visitor_csrf_token,
+        }
+
+    # Right after the hostile-input check (web.init_app calls this before the
+    # limiter and the login manager are set up): hits are served before their hooks.
+    app.before_request(serve_early)
 
 
 def _get(key: str):
@@ -82,45 +213,97 @@ def _set(key: str, value, **kw) -> None:
         current_app.logger.warning("page cache: set failed", exc_info=True)
 
 
-def catalog_generation() -> int:
-    """The current catalog generation (nanoseconds since the epoch of the last
-    publication seen, or of the first request after the cache lost it)."""
-    value = _get(CATALOG_GENERATION)
+def generation(name: str) -> int:
+    """The current generation of ``name`` (nanoseconds since the epoch of the last
+    change seen, or of the first request after the cache lost it)."""
+    key = GENERATIONS[name]
+    value = _get(key)
     if value is None:
         try:
-            cache.add(CATALOG_GENERATION, time.time_ns(), timeout=0)
+            cache.add(key, time.time_ns(), timeout=0)
         except Exception:  # noqa: BLE001 - backend down: a fresh number, no hit possible
             current_app.logger.warning("page cache: add failed", exc_info=True)
-        value = _get(CATALOG_GENERATION) or time.time_ns()
+        value = _get(key) or time.time_ns()
     return value
 
 
-def bump_catalog_generation() -> None:
-    """Called after a commit that changed what the public sees of catalogs. Every
-    process reading the cache afterwards gets new keys. (Read after the commit,
+def catalog_generation() -> int:
+    return generation("catalogs")
+
+
+def bump_generation(name: str) -> None:
+    """Called after a commit that changed what the public sees of ``name``. Every
+    process reading the cache afterwards gets new stamps. (Read after the commit,
     written as more than what was read: concurrent bumps never go backwards
     past a commit.)"""
-    old = _get(CATALOG_GENERATION) or 0
-    _set(CATALOG_GENERATION, max(time.time_ns(), old + 1), timeout=0)
+    key = GENERATIONS[name]
+    old = _get(key) or 0
+    _set(key, max(time.time_ns(), old + 1), timeout=0)
+    local = _local()
+    if local is not None:
+        local.generations.clear()
+        try:
+            local.client.publish(CHANNEL, name)
+        except Exception:  # noqa: BLE001 - the other processes' copies may lag: say so
+            current_app.logger.error("page cache: announcing the new %s generation failed", name, exc_info=True)
+
+
+def bump_catalog_generation() -> None:
+    bump_generation("catalogs")
 
 
 def generation_time(generation: int) -> datetime:
     return datetime.fromtimestamp(generation // 1_000_000_000, tz=timezone.utc)
 
 
-def _mark_catalog_changes(session, flush_context) -> None:
+def _changed_generation(obj, deleted: bool) -> str | None:
+    """The generation a flushed object belongs to, if the public sees it."""
     from procure.catalog.models import Catalog, CatalogStatus
+    from procure.organizations.models import Organization
+    from procure.tenders.models import Tender, TenderStatus
 
+    if isinstance(obj, Catalog):
+        return "catalogs" if deleted or obj.status != CatalogStatus.DRAFT else None
+    if isinstance(obj, Tender):
+        return "tenders" if deleted or obj.status != TenderStatus.DRAFT else None
+    if isinstance(obj, Organization):
+        return "organizations"
+    return None
+
+
+def _mark_changes(session, flush_context) -> None:
     # after_flush: new/dirty/deleted still show what this flush wrote.
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Catalog) and (obj.status != CatalogStatus.DRAFT or obj in session.deleted):
-            session.info[_BUMP] = True
-            return
+    names = session.info.setdefault(_BUMP, set())
+    for obj in (*session.new, *session.dirty):
+        name = _changed_generation(obj, False)
+        if name:
+            names.add(name)
+    for obj in session.deleted:
+        name = _changed_generation(obj, True)
+        if name:
+            names.add(name)
+
+
+def _mark_bulk_changes(state) -> None:
+    """``update(...)`` / ``delete(...)`` statements run through the session."""
+    if not (state.is_update or state.is_delete):
+        return
+    from procure.catalog.models import Catalog
+    from procure.organizations.models import Organization
+    from procure.tenders.models import Tender
+
+    classes = {Catalog: "catalogs", Tender: "tenders", Organization: "organizations"}
+    for mapper in state.all_mappers:
+        name = classes.get(mapper.class_)
+        if name:
+            state.session.info.setdefault(_BUMP, set()).add(name)
 
 
 def _bump_after_commit(session) -> None:
-    if session.info.pop(_BUMP, False) and has_app_context():
-        bump_catalog_generation()
+    names = session.info.pop(_BUMP, None)
+    if names and has_app_context():
+        for name in sorted(names):
+            bump_generation(name)
 
 
 def _forget_after_rollback(session, previous_transaction) -> None:
@@ -128,10 +311,12 @@ def _forget_after_rollback(session, previous_transaction) -> None:
 
 
 def install_catalog_hooks() -> None:
-    """Raise the catalog generation after each commit that published, superseded
-    or deleted a public catalog version, whatever did it (view, CLI, worker). Idempotent."""
-    if not event.contains(Session, "after_flush", _mark_catalog_changes):
-        event.listen(Session, "after_flush", _mark_catalog_changes)
+    """Raise a generation after each commit that changed what the public sees of
+    catalogs (published, superseded, deleted versions), tenders (anything but
+    drafts) or organizations, whatever did it (view, CLI, worker). Idempotent."""
+    if not event.contains(Session, "after_flush", _mark_changes):
+        event.listen(Session, "after_flush", _mark_changes)
+        event.listen(Session, "do_orm_execute", _mark_bulk_changes)
         event.listen(Session, "after_commit", _bump_after_commit)
         event.listen(Session, "after_soft_rollback", _forget_after_rollback)
 
@@ -139,6 +324,9 @@ def install_catalog_hooks() -> None:
 def clear() -> None:
     """Drop every cached page (tests, and after data changes outside publishing)."""
     cache.clear()
+    local = _local()
+    if local is not None:
+        local.drop()
 
 
 def cacheable_request() -> bool:
@@ -148,6 +336,30 @@ def cacheable_request() -> bool:
     if current_user.is_authenticated or g.get("pending_user") is not None:
         return False
     return not session.get("_flashes")
+
+
+def _plainly_anonymous() -> bool:
+    """What ``cacheable_request`` finds, read from the cookies alone (no user
+    loader, no database): no login in the session, no remember-me cookie, no
+    pending flash message."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if "_user_id" in session or "_flashes" in session:
+        return False
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies
+
+
+def visitor_locale() -> str:
+    """The language of an anonymous visitor's page (``web.select_locale`` for a
+    visitor: the session's choice, else the default)."""
+    chosen = session.get("locale")
+    config = current_app.config
+    return chosen if chosen in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
+
+
+def _visitor_large_text() -> bool:
+    """``site.views.large_text`` for a visitor: the 大字版 cookie."""
+    return request.cookies.get(current_app.config["TEXT_SIZE_COOKIE"]) == "large"
 
 
 def _digest(*parts) -> str:
@@ -164,7 +376,7 @@ def _http_date(moment: datetime | None) -> datetime | None:
 
 def set_public(response: Response, max_age: int) -> Response:
     """``Cache-Control`` of an anonymous public page. A response that sets a cookie
-    (a first visit gets its session) is for that browser only."""
+    is for that browser only."""
     if session.modified:
         response.headers["Cache-Control"] = f"private, max-age={max_age}"
     else:
@@ -173,52 +385,175 @@ def set_public(response: Response, max_age: int) -> Response:
     return response
 
 
-def public_page(
-    render: Callable[[], str],
-    *,
-    parts: Iterable = (),
-    last_modified: datetime | None = None,
-    max_age: int | None = None,
-) -> Response | str:
-    """Serve a public page from the caches, or ``render()`` it.
+@dataclass(frozen=True)
+class PageSpec:
+    """What a cached public page depends on (``GENERATIONS`` names), the config
+    setting of its max-age, whether its content moves with the minute (countdowns),
+    and the generation whose time is its ``Last-Modified``."""
 
-    ``parts``: what the page shows beyond its URL and language (e.g. the catalog
-    publication stamp); ``last_modified``: when that last changed; ``max_age``:
-    the Cache-Control max-age (default ``HTTP_MAX_AGE_LIST``).
-    """
-    if not cacheable_request():
-        return render()
-    if max_age is None:
-        max_age = current_app.config["HTTP_MAX_AGE_LIST"]
-    locale = str(get_locale())
-    from procure.site.views import large_text  # the page's text size (大字版 cookie) is part of it
+    depends: tuple[str, ...]
+    max_age: str = "HTTP_MAX_AGE_LIST"
+    per_minute: bool = False
+    last_modified: str | None = None
 
-    key = _digest(request.endpoint, request.full_path, locale, large_text(), tuple(parts))
-    seed = session.get("csrf_token", "")
-    etag = _digest(key, seed)
-    modified = _http_date(last_modified)
 
-    if request.if_none_match and etag in request.if_none_match:
-        response = Response(status=304)
-    elif not request.if_none_match and modified is not None and request.if_modified_since is not None \
-            and request.if_modified_since >= modified:
+@dataclass
+class _Lookup:
+    key: str
+    stamp: tuple | None  # None: a generation is missing from the cache (a miss)
+    generations: dict
+    entry: tuple | None  # (stamp, body, last modified) as stored
+
+
+def _lookup(spec: PageSpec, *, create: bool) -> _Lookup:
+    """The entry of this request's page and the current stamp: from this process's
+    copies when they can be trusted (``_Local``), else in one round trip.
+    ``create``: start a generation missing from the cache (the rendering path)."""
+    from procure.catalog.years import this_year
+
+    key = _digest(request.endpoint, request.full_path, visitor_locale(), _visitor_large_text())
+    names = spec.depends
+    cache_keys = [GENERATIONS[n] for n in names]
+    minute = timeutil.utcnow().strftime("%Y%m%d%H%M") if spec.per_minute else None  # the app's clock
+    local = _local()
+    trusted = local is not None and local.fresh()
+    if trusted and time.monotonic() - local.checked_at < LOCAL_TRUST_SECONDS:
+        known = [local.generations.get(k) for k in cache_keys]
+        entry = local.pages.get(key)
+        if entry is not None and None not in known:
+            stamp = (tuple(known), this_year(), minute)
+            if entry[0] == stamp:
+                return _Lookup(key, stamp, dict(zip(names, known)), entry)
+    try:
+        values = cache.get_many(key, *cache_keys)
+    except Exception:  # noqa: BLE001 - any backend failure is a miss
+        current_app.logger.warning("page cache: get failed", exc_info=True)
+        values = [None] * (1 + len(names))
+    entry, found = values[0], dict(zip(names, values[1:]))
+    if trusted:  # read after the subscription: a later raise is announced
+        local.generations.update({k: v for k, v in zip(cache_keys, values[1:]) if v is not None})
+        local.checked_at = time.monotonic()
+    if any(v is None for v in found.values()):
+        if not create:
+            return _Lookup(key, None, found, None)
+        found = {n: v if v is not None else generation(n) for n, v in found.items()}
+        if trusted:
+            local.generations.update({GENERATIONS[n]: v for n, v in found.items()})
+    stamp = (tuple(found[n] for n in names), this_year(), minute)
+    if trusted and entry is not None and entry[0] == stamp:
+        local.keep_page(key, entry)
+    return _Lookup(key, stamp, found, entry)
+
+
+def _fill_tokens(body: str) -> str:
+    if CSRF_PLACEHOLDER in body:
+        body = body.replace(CSRF_PLACEHOLDER, generate_csrf())
+    if VISITOR_CSRF_PLACEHOLDER in body:
+        body = body.replace(VISITOR_CSRF_PLACEHOLDER, generate_csrf() if "csrf_token" in session else "")
+    return body
+
+
+def _not_modified(etag: str, last_modified: datetime | None) -> bool:
+    if request.if_none_match:
+        return etag in request.if_none_match
+    return last_modified is not None and request.if_modified_since is not None \
+        and request.if_modified_since >= last_modified
+
+
+def _respond(spec: PageSpec, body: str | None, etag: str, last_modified: datetime | None) -> Response:
+    if body is None:
         response = Response(status=304)
     else:
-        body = _get(key)
-        if body is None:
-            g._caching_render = True
-            try:
-                body = render()
-            finally:
-                g._caching_render = False
-            _set(key, body)
-        if CSRF_PLACEHOLDER in body:
-            body = body.replace(CSRF_PLACEHOLDER, generate_csrf())
-        response = Response(body, mimetype="text/html")
+        response = Response(_fill_tokens(body), mimetype="text/html")
     response.set_etag(etag)
-    if modified is not None:
-        response.last_modified = modified
-    return set_public(response, max_age)
+    if last_modified is not None:
+        response.last_modified = last_modified
+    response.headers["Content-Language"] = "zh-CN" if visitor_locale().startswith("zh") else visitor_locale()
+    return set_public(response, current_app.config[spec.max_age])
+
+
+def _etag(lookup: _Lookup) -> str:
+    return _digest(lookup.key, lookup.stamp, session.get("csrf_token", ""))
+
+
+def serve_early() -> Response | None:
+    """``before_request``: a cached public page for a plainly anonymous visitor,
+    served from the cache before any other hook runs (rate limiter, user loader,
+    the view); None (go on as usual) on a miss."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None
+    spec = getattr(current_app.view_functions.get(endpoint), "page_spec", None)
+    if spec is None or not _plainly_anonymous():
+        return None
+    lookup = _lookup(spec, create=False)
+    g._page_lookup = lookup
+    if lookup.stamp is None:
+        return None
+    etag = _etag(lookup)
+    entry = lookup.entry
+    hit = entry is not None and entry[0] == lookup.stamp
+    if request.if_none_match and etag in request.if_none_match:
+        g.plainly_anonymous = True
+        return _respond(spec, None, etag, entry[2] if hit else None)
+    if not hit:
+        return None
+    g.plainly_anonymous = True
+    if _not_modified(etag, entry[2]):
+        return _respond(spec, None, etag, entry[2])
+    return _respond(spec, entry[1], etag, entry[2])
+
+
+def cached_page(*, depends: Iterable[str], max_age: str = "HTTP_MAX_AGE_LIST", per_minute: bool = False,
+                last_modified: str | None = None):
+    """Decorator of a public view that returns its page as a string: for anonymous
+    visitors the page is served from (and kept in) the server-side cache, with
+    ETag/304, ``Last-Modified`` (the time of the ``last_modified`` generation) and
+    ``Cache-Control: public, max-age=<config[max_age]>``; everyone else gets the
+    view's answer as it is. ``depends``: the generations the page shows (see
+    ``GENERATIONS``); ``per_minute``: the page shows countdowns."""
+    spec = PageSpec(tuple(depends), max_age, per_minute, last_modified)
+    for name in spec.depends:
+        if name not in GENERATIONS:
+            raise ValueError(f"unknown generation {name!r}")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            return _serve(spec, lambda: view(*args, **kwargs))
+
+        wrapper.page_spec = spec
+        return wrapper
+
+    return decorate
+
+
+def _serve(spec: PageSpec, render: Callable[[], str]) -> Response | str:
+    if not cacheable_request():
+        return render()
+    lookup = g.pop("_page_lookup", None)
+    if lookup is None or lookup.stamp is None:
+        lookup = _lookup(spec, create=True)
+    etag = _etag(lookup)
+    entry = lookup.entry
+    if entry is not None and entry[0] == lookup.stamp:
+        body, modified = entry[1], entry[2]
+    else:
+        g._caching_render = True
+        try:
+            body = render()
+        finally:
+            g._caching_render = False
+        modified = None
+        if spec.last_modified:
+            modified = _http_date(generation_time(lookup.generations[spec.last_modified]))
+        _set(lookup.key, (lookup.stamp, body, modified))
+        local = _local()
+        if local is not None:
+            local.keep_page(lookup.key, (lookup.stamp, body, modified))
+    if _not_modified(etag, modified):
+        return _respond(spec, None, etag, modified)
+    return _respond(spec, body, etag, modified)
 
 
 def conditional_list(response: Response, max_age: int | None = None) -> Response:
@@ -230,3 +565,44 @@ def conditional_list(response: Response, max_age: int | None = None) -> Response
     response.add_etag()
     response.make_conditional(request)
     return set_public(response, current_app.config["HTTP_MAX_AGE_LIST"] if max_age is None else max_age)
+
+
+# === the visitor forms (language, text size) without a session ===============
+
+
+def visitor_csrf_token() -> str:
+    """The CSRF token of the site-wide forms a visitor sees on every page: the
+    session's token when the visitor has a session (or is signed in), else empty,
+    so that reading a page never creates a session (and never sets a cookie)."""
+    if g.get("_caching_render"):
+        return VISITOR_CSRF_PLACEHOLDER
+    if "csrf_token" in session or "_user_id" in session or current_user.is_authenticated:
+        return generate_csrf()
+    return ""
+
+
+def _same_origin() -> bool:
+    """The browser says the request comes from a page of this site (``Origin``,
+    else ``Referer``): a cross-site form cannot forge these headers."""
+    here = urlsplit(request.host_url)
+    source = request.headers.get("Origin") or request.referrer
+    if not source or source == "null":
+        return False
+    there = urlsplit(source)
+    return (there.scheme, there.netloc) == (here.scheme, here.netloc)
+
+
+def protect_visitor_preference() -> None:
+    """CSRF check of the language and text-size switches (exempt from the global
+    check): the session's token as everywhere; a visitor without a login whose
+    page carried no token (no session yet) may switch from a page of this site."""
+    from procure.extensions import csrf
+
+    if not current_app.config.get("WTF_CSRF_ENABLED", True) or not current_app.config.get("WTF_CSRF_CHECK_DEFAULT", True):
+        return
+    try:
+        csrf.protect()
+    except CSRFError:
+        signed_in = "_user_id" in session or current_user.is_authenticated
+        if signed_in or request.form.get("csrf_token") or not _same_origin():
+            raise

@@ -31,4 +31,16 @@ csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@limiter.request_filter
+def _reads_are_not_limited() -> bool:
+    """Every limit of the platform counts submissions (login, password reset,
+    confirmation emails, invitations: POST only), so reading a page costs no
+    look at the limits' storage."""
+    from flask import request
+
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
 cache = Cache()  # configured by procure.caching

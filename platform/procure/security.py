@@ -51,8 +51,10 @@ def _signed_in() -> bool:
     from flask import g, request
     from flask_login import current_user
 
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return False
+    if request.endpoint in PUBLIC_ENDPOINTS or g.get("plainly_anonymous"):
+        return False  # a public file, or a cached page served to a visitor (procure.caching)
+    if g.get("signed_in"):  # set by the user loader (accounts.gate): no reload after a commit
+        return True
     try:
         return bool(current_user.is_authenticated) or g.get("pending_user") is not None
     except Exception:  # the user could not be loaded (e.g. the database is down)
@@ -62,8 +64,8 @@ def _signed_in() -> bool:
 def add_security_headers(response: Response) -> Response:
     from flask import current_app
 
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    present = {name.lower() for name, _value in response.headers}  # one pass, not one per header
+    response.headers.extend([(name, value) for name, value in HEADERS.items() if name.lower() not in present])
     if _signed_in():
         # A private page (anything behind login) is never stored by the
         # browser or a proxy: not on a shared computer's disk, not in history.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, render_template, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 
 from procure import timeutil
 from procure.config import PROJECT_ROOT
@@ -24,7 +24,11 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
-    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+    current_user._get_current_object()  # the user loader runs once per request (accounts.gate)
+    if g.get("signed_in"):  # the account's language, as loaded (no reload after a commit)
+        if g.get("user_locale") in languages:
+            return g.user_locale
+    elif current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -42,6 +46,41 @@ def _init_events() -> None:
     digest.register_due_work(contract_queries.contracts_due)
 
 
+def _request_translations():
+    """Flask-Babel's translations of this request's locale, found once per request
+    and locale (``force_locale`` and ``refresh`` give a new locale object, hence a
+    new look-up): a page with a thousand labels (the catalog editor) no longer
+    runs Flask-Babel's locale and domain resolution a thousand times."""
+    try:
+        ctx = g._flask_babel
+        memo = ctx.procure_translations
+        if memo[0] is ctx.babel_locale:
+            return memo[1]
+    except (AttributeError, RuntimeError):  # first look-up, or no app context
+        pass
+    translations = get_translations()
+    try:
+        ctx = g._flask_babel
+        locale = ctx.babel_locale
+    except (AttributeError, RuntimeError):
+        return translations
+    if locale is not None:
+        ctx.procure_translations = (locale, translations)
+    return translations
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """The templates' ``_``/``gettext``/``ngettext`` (Flask-Babel's, newstyle)
+    through ``_request_translations``."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+    )
+
+
 def init_app(app: Flask) -> None:
     # Models must be imported before migrations or queries run.
     from procure import inputs, models  # noqa: F401
@@ -49,6 +88,11 @@ def init_app(app: Flask) -> None:
     # First: the bounded ``int`` converter must be in place before any route
     # is added, and hostile input is refused before any other hook reads it.
     inputs.init_app(app)
+    # Then cache hits of public pages for anonymous visitors, before the rate
+    # limiter, the CSRF check and the user loader (procure.caching).
+    from procure import caching
+
+    app.before_request(caching.serve_early)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -60,6 +104,7 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(PROJECT_ROOT / "platform" / "procure" / "translations"),
     )
+    _install_template_gettext(app)
     _init_login(app)
 
     from procure.accounts.cli import users_cli
@@ -97,8 +142,6 @@ def init_app(app: Flask) -> None:
     from procure import security
 
     security.init_app(app)  # security headers on every response
-
-    from procure import caching
 
     caching.init_app(app)  # server-side page cache, conditional requests
 

@@ -40,6 +40,11 @@ def load_user(token: str):
         return None
     user.login_token = token
     if user.email_confirmed_at is not None:
+        if has_request_context():
+            # Read by the locale selector and the response hooks, which may run
+            # after a commit (the user's attributes expired): no reload for them.
+            g.signed_in = True
+            g.user_locale = user.locale
         return user
     if has_request_context():
         g.pending_user = user

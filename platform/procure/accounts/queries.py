@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from procure.accounts.models import LoginSession, Role, RoleAssignment, User, hash_login_token
 
@@ -11,7 +11,9 @@ def by_login_token(session: Session, token: str) -> User | None:
     """The active user of the open (not revoked) login session ``token``."""
     if not token or len(token) > 128:
         return None
-    return session.scalar(
+    # One statement on every signed-in request: the user with their roles (and
+    # the roles' division and organization) joined, not a second SELECT.
+    return session.scalars(
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
@@ -19,7 +21,8 @@ def by_login_token(session: Session, token: str) -> User | None:
             LoginSession.revoked_at.is_(None),
             User.active.is_(True),
         )
-    )
+        .options(joinedload(User.roles))
+    ).unique().first()
 
 
 def by_email(session: Session, email: str) -> User | None:

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from procure import sealing
 from procure.accounts.models import Role, RoleAssignment, User
@@ -311,6 +311,7 @@ def org_members(session: Session, organization_id: int) -> list[User]:
         select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
         .where(RoleAssignment.organization_id == organization_id,
                RoleAssignment.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]))
+        .options(lazyload(User.roles))  # the recipients' own roles are not needed (one statement, not two)
     ).unique())
 
 

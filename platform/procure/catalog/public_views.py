@@ -129,59 +129,53 @@ def _render_public_catalog(catalog: Catalog):
     )
 
 
-def _cached(render, max_age_setting: str):
-    """A public catalog page through the caches (procure.caching), keyed by the URL,
-    the language, the year (which catalog applies) and the catalog generation: any
-    new publication is a new key, and a cache hit runs no query."""
-    generation = caching.catalog_generation()
-    return caching.public_page(
-        render, parts=("catalogs", generation, years.this_year()),
-        last_modified=caching.generation_time(generation), max_age=current_app.config[max_age_setting],
-    )
+# Public catalog pages through the caches (procure.caching), keyed by the URL, the
+# language and the text size, valid while the catalog generation (any new
+# publication changes it) and the year (which catalog applies) stay the same: a
+# cache hit runs no query.
+_cached_list = caching.cached_page(depends=("catalogs",), max_age="HTTP_MAX_AGE_LIST", last_modified="catalogs")
+_cached_version = caching.cached_page(depends=("catalogs",), max_age="HTTP_MAX_AGE_VERSION",
+                                      last_modified="catalogs")
 
 
 @bp.route("/counties/<code>")
+@_cached_list
 def county(code: str):
     """The county's current catalog: the published version of the current year
     (a later year's published catalog does not replace it before its year)."""
-    def render():
-        county = found(geo_queries.county_by_code(db.session, code))
-        return _render_public_catalog(found(queries.county_catalog(db.session, county.id, years.this_year())))
-
-    return _cached(render, "HTTP_MAX_AGE_LIST")
+    county = found(geo_queries.county_by_code(db.session, code))
+    return _render_public_catalog(found(queries.county_catalog(db.session, county.id, years.this_year())))
 
 
 @bp.route("/counties/<code>/<int:year>")
+@_cached_list
 def county_year(code: str, year: int):
     """The published version of one year of the county's catalog."""
-    return _cached(lambda: _render_public_catalog(found(queries.public_current(db.session, code, year))),
-                   "HTTP_MAX_AGE_LIST")
+    return _render_public_catalog(found(queries.public_current(db.session, code, year)))
 
 
 @bp.route("/catalogs/<int:catalog_id>")
+@_cached_version
 def public_catalog(catalog_id: int):
     """One catalog version, published or superseded (stable link to that version)."""
-    return _cached(lambda: _render_public_catalog(found(queries.public_catalog(db.session, catalog_id))),
-                   "HTTP_MAX_AGE_VERSION")
+    return _render_public_catalog(found(queries.public_catalog(db.session, catalog_id)))
 
 
 @bp.route("/items/<int:item_id>")
+@_cached_version
 def public_item(item_id: int):
-    def render():
-        item, path = found(queries.public_item(db.session, item_id))
-        catalog = item.catalog
-        policy.require(policy.can_browse_public_catalog(catalog), hide=True)
-        current = None
-        if catalog.status == CatalogStatus.SUPERSEDED:
-            current = queries.public_current(db.session, catalog.county.code, catalog.year)
-        return render_template(
-            "catalog/public_item.html",
-            item=item,
-            catalog=catalog,
-            county=catalog.county,
-            path=path,
-            current=current,
-            labels=undertaker_labels(),
-        )
-
-    return _cached(render, "HTTP_MAX_AGE_VERSION")
+    item, path = found(queries.public_item(db.session, item_id))
+    catalog = item.catalog
+    policy.require(policy.can_browse_public_catalog(catalog), hide=True)
+    current = None
+    if catalog.status == CatalogStatus.SUPERSEDED:
+        current = queries.public_current(db.session, catalog.county.code, catalog.year)
+    return render_template(
+        "catalog/public_item.html",
+        item=item,
+        catalog=catalog,
+        county=catalog.county,
+        path=path,
+        current=current,
+        labels=undertaker_labels(),
+    )

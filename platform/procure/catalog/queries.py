@@ -530,10 +530,14 @@ def draft_count(session: Session, county_ids: set[int]) -> int:
     """Unpublished drafts of the given counties."""
     if not county_ids:
         return 0
-    return session.scalar(
-        select(func.count()).select_from(Catalog)
-        .where(Catalog.county_id.in_(county_ids), Catalog.status == CatalogStatus.DRAFT)
-    ) or 0
+    return session.scalar(draft_count_statement(county_ids)) or 0
+
+
+def draft_count_statement(county_ids: set[int]):
+    """The SELECT of ``draft_count`` (also combined with the navbar's other counts)."""
+    return select(func.count()).select_from(Catalog).where(
+        Catalog.county_id.in_(county_ids), Catalog.status == CatalogStatus.DRAFT
+    )
 
 
 def allows_undertaker(session: Session, county_id: int, year: int, undertaker_type: str) -> bool:

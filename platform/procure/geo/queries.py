@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from procure.geo.models import Division, DivisionLevel
 
@@ -38,4 +38,8 @@ def divisions_by_ids(session: Session, ids) -> list[Division]:
     ids = list(ids)
     if not ids:
         return []
-    return list(session.scalars(select(Division).where(Division.id.in_(ids)).order_by(Division.code)))
+    # With their city and province (``full_name``), joined: no load from a template.
+    return list(session.scalars(
+        select(Division).where(Division.id.in_(ids)).order_by(Division.code)
+        .options(joinedload(Division.parent).joinedload(Division.parent))
+    ))

@@ -25,11 +25,14 @@ def inbox_page(session: Session, user_id: int, *, page: int = 1, per_page: int =
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.recipient_user_id == user_id, Notification.read_at.is_(None)
-        )
-    ) or 0
+    return session.scalar(unread_count_statement(user_id)) or 0
+
+
+def unread_count_statement(user_id: int):
+    """The SELECT of ``unread_count`` (also combined with the navbar's other counts)."""
+    return select(func.count(Notification.id)).where(
+        Notification.recipient_user_id == user_id, Notification.read_at.is_(None)
+    )
 
 
 def for_recipient(session: Session, notification_id: int, user_id: int) -> Notification | None:

@@ -18,7 +18,9 @@ def inbox_badge():
     def inbox_unread_count() -> int:
         if not getattr(current_user, "is_authenticated", False):
             return 0
-        return queries.unread_count(db.session, current_user.id)
+        from procure.site.landing import navbar_counts
+
+        return navbar_counts(current_user)["unread"]  # with the officer's badges: one statement
 
     # A function, so the count is queried only where a page shows it.
     return {"inbox_unread_count": inbox_unread_count}

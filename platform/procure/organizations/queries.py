@@ -210,9 +210,12 @@ def waiting_count(session: Session, county_ids: set[int]) -> int:
     counting only confirmed registrations (the officers hear of no other)."""
     if not county_ids:
         return 0
-    return session.scalar(
-        select(func.count()).select_from(Organization).where(
-            Organization.county_id.in_(county_ids), Organization.status == OrgStatus.PENDING,
-            Organization.confirmed_at.is_not(None),
-        )
-    ) or 0
+    return session.scalar(waiting_count_statement(county_ids)) or 0
+
+
+def waiting_count_statement(county_ids: set[int]):
+    """The SELECT of ``waiting_count`` (also combined with the navbar's other counts)."""
+    return select(func.count()).select_from(Organization).where(
+        Organization.county_id.in_(county_ids), Organization.status == OrgStatus.PENDING,
+        Organization.confirmed_at.is_not(None),
+    )

@@ -191,6 +191,7 @@ DIRECTORY_SEARCH_MAX = 100
 
 
 @bp.route("/organizations")
+@caching.cached_page(depends=("organizations",))
 def directory():
     """The public directory: search (name or credit code), filters (county, type,
     verified state) and pages, all in SQL. A bad filter value is ignored with a message."""
@@ -218,13 +219,14 @@ def directory():
     results = queries.directory_page(db.session, flt, page=page_number, per_page=DIRECTORY_PAGE_SIZE)
     args = {k: v for k, v in {"q": q, "county": county.code if county else "", "type": org_type,
                               "status": status}.items() if v}
-    # Anonymous visitors: an ETag, 304 when unchanged, a short public max-age.
-    return caching.conditional_list(make_response(render_template(
+    # Anonymous visitors: served from the caches while no organization changed
+    # (procure.caching), ETag/304, a short public max-age.
+    return render_template(
         "organizations/directory.html", organizations=results.items, total=results.total, page=results.page,
         pages=results.pages, county=county, flt=flt, problems=problems, counties=geo_queries.counties(db.session),
         type_labels=ORG_TYPE_LABELS, page_url=lambda n: url_for("organizations.directory", **args, page=n),
         filtering=bool(args),
-    )))
+    )
 
 
 @bp.route("/organizations/<int:org_id>")

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from flask import url_for
+from sqlalchemy import select
 
 from procure import policy
 from procure.catalog import queries as catalog_queries
@@ -28,10 +29,27 @@ def landing_url(user) -> str:
 
 def officer_work(user) -> dict[str, int]:
     """What waits for a county officer: applications to review, unpublished drafts."""
+    counts = navbar_counts(user)
+    return {k: counts[k] for k in ("applications", "drafts") if k in counts}
+
+
+def navbar_counts(user) -> dict[str, int]:
+    """The badges of the navbar, in one statement, once per request (the navbar
+    is drawn after the view's changes): the user's unread messages and, for a
+    county officer, the applications waiting and the unpublished drafts."""
+    from flask import g
+
+    from procure.notifications import queries as notification_queries
+
+    memo = g.get("_navbar_counts")
+    if memo is not None and memo[0] == user.id:
+        return memo[1]
+    columns = {"unread": notification_queries.unread_count_statement(user.id)}
     county_ids = policy.officer_county_ids(user)
-    if not county_ids:
-        return {}
-    return {
-        "applications": org_queries.waiting_count(db.session, county_ids),
-        "drafts": catalog_queries.draft_count(db.session, county_ids),
-    }
+    if county_ids:
+        columns["applications"] = org_queries.waiting_count_statement(county_ids)
+        columns["drafts"] = catalog_queries.draft_count_statement(county_ids)
+    row = db.session.execute(select(*[stmt.scalar_subquery().label(name) for name, stmt in columns.items()])).one()
+    counts = {name: value or 0 for name, value in zip(columns, row)}
+    g._navbar_counts = (user.id, counts)
+    return counts

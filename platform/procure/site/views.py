@@ -9,7 +9,7 @@ from procure import caching
 from procure.accounts import services as account_services
 from procure.catalog import queries as catalog_queries
 from procure.catalog import years
-from procure.extensions import db
+from procure.extensions import csrf, db
 from procure.security import safe_next
 from procure.site import landing
 from procure.viewkit import act
@@ -29,30 +29,27 @@ def work_badges():
 
 
 @bp.route("/")
+@caching.cached_page(depends=("catalogs", "tenders"), per_minute=True)
 def home():
     """Counties with a published catalog, grouped by city, each with the catalog
     that applies this year (one query at one county as at 151), and the open
-    tenders. Cached per minute and per open-tender list: the countdowns move with
-    the clock and a tender may open or close at any time."""
+    tenders. Cached per minute (the countdowns move with the clock) and per
+    generation of catalogs and tenders (a tender published, amended, opened or
+    cancelled is a new generation)."""
     from procure.tenders import queries as tender_queries
     from procure.timeutil import utcnow
 
-    generation = caching.catalog_generation()
-    year = years.this_year()
     now = utcnow()
     open_tenders = tender_queries.open_tenders(db.session, limit=10)
-    tenders_stamp = tuple((t.id, t.title, str(t.bid_deadline), str(t.budget)) for t in open_tenders)
-
-    def render() -> str:
-        cities = catalog_queries.published_counties_by_city(db.session, year)
-        return render_template("site/home.html", cities=cities, open_tenders=open_tenders, now=now,
-                               remaining=tender_queries.remaining)
-
-    return caching.public_page(render, parts=("catalogs", generation, year, now.strftime("%Y%m%d%H%M"), tenders_stamp))
+    cities = catalog_queries.published_counties_by_city(db.session, years.this_year())
+    return render_template("site/home.html", cities=cities, open_tenders=open_tenders, now=now,
+                           remaining=tender_queries.remaining)
 
 
 @bp.route("/language/<code>", methods=["POST"])
+@csrf.exempt  # checked below: a visitor's page may carry no token (procure.caching)
 def set_language(code: str):
+    caching.protect_visitor_preference()
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code
         if current_user.is_authenticated:
@@ -83,8 +80,10 @@ def large_text() -> bool:
 
 
 @bp.route("/text-size", methods=["POST"])
+@csrf.exempt  # checked below, as the language switch
 def set_text_size():
     """The 大字版 switch: kept in a cookie (visitors) and in the account."""
+    caching.protect_visitor_preference()
     size = request.form.get("size", "")
     if size not in TEXT_SIZES:
         abort(400)

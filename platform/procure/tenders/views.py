@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from procure import paging, policy
+from procure import caching, paging, policy
 from procure.bids import files
 from procure.catalog.models import UndertakerType
 from procure.errors import DomainError
@@ -77,6 +77,7 @@ def _to_local(value: datetime | None) -> datetime | None:
 
 
 @bp.route("/tenders")
+@caching.cached_page(depends=("tenders",), per_minute=True)  # countdowns: a new page each minute
 def index():
     args = request.args
     flt = queries.OpenFilter(county=args.get("county", "")[:12], township=args.get("township", "")[:12],
