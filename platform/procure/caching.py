@@ -376,11 +376,12 @@ def _http_date(moment: datetime | None) -> datetime | None:
 
 def set_public(response: Response, max_age: int) -> Response:
     """``Cache-Control`` of an anonymous public page. A response that sets a cookie
-    is for that browser only."""
-    if session.modified:
-        response.headers["Cache-Control"] = f"private, max-age={max_age}"
-    else:
-        response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    is for that browser only. ``max_age`` 0 (lists that change, the default): the
+    browser and any proxy revalidate at every view (a cheap 304 by the ETag), so
+    nobody sees a page older than the last publication."""
+    scope = "private" if session.modified else "public"
+    freshness = f"max-age={max_age}" if max_age > 0 else "max-age=0, must-revalidate"
+    response.headers["Cache-Control"] = f"{scope}, {freshness}"
     response.vary.add("Cookie")
     return response
 

@@ -324,8 +324,9 @@ def load(overrides: dict | None = None) -> dict:
         # by the catalog publication, so publishing never serves a stale page).
         "CACHE_PAGE_TIMEOUT": int(_env("CACHE_PAGE_TIMEOUT", "3600")),
         # Cache-Control max-age (seconds) of anonymous public pages: lists that
-        # change (home, current catalog, search, directory) and published versions.
-        "HTTP_MAX_AGE_LIST": int(_env("HTTP_MAX_AGE_LIST", "60")),
+        # change (home, current catalog, search, directory: 0, revalidated at every
+        # view, so a publication is seen at once) and published versions.
+        "HTTP_MAX_AGE_LIST": int(_env("HTTP_MAX_AGE_LIST", "0")),
         "HTTP_MAX_AGE_VERSION": int(_env("HTTP_MAX_AGE_VERSION", "600")),
         # Public catalog pages: items per page of search results and category lists.
         "CATALOG_PAGE_SIZE": int(_env("CATALOG_PAGE_SIZE", "50")),

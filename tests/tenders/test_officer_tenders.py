@@ -134,6 +134,7 @@ def test_the_officers_tender_list_is_paged_and_the_item_picker_bounded(app, clie
     html = client.get("/manage/tenders").get_data(as_text=True)
     items = html.split('data-testid="items"', 1)[1].split("</ul>", 1)[0]
     assert items.count("<li>") == tender_queries.ITEM_PICKER_LIMIT
+    assert html.count('href="/manage/tenders/new/') == tender_queries.ITEM_PICKER_LIMIT  # and nowhere else
     assert f"共 {tender_queries.ITEM_PICKER_LIMIT + 10} 项" in html
     found = client.get("/manage/tenders?q=助餐服务007").get_data(as_text=True)
     items = found.split('data-testid="items"', 1)[1].split("</ul>", 1)[0]
