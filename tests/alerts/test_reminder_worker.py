@@ -129,6 +129,7 @@ def test_the_worker_sends_reminders_at_each_offset_to_the_right_members(celery_d
     assert all(v < 60 for v in latencies.values())
 
 
+@pytest.mark.once_in_ci
 def test_with_real_beat_a_reminder_arrives_within_five_minutes_of_its_time(celery_delivery, app, session, mailbox,
                                                                           tmp_path):
     """Beat on its real schedule (plan_reminders every minute): the 2 h

@@ -40,7 +40,7 @@ from playwright.sync_api import Error as PlaywrightError
 from tests.fixtures.browser import DEFAULT_TIMEOUT_MS
 from tests.test_access_matrix import MATRIX, OK, ROLES, _build_world, _evaluation_world, _method, _url
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.once_in_ci]
 
 LANGUAGES = ("zh", "en")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

@@ -12,7 +12,7 @@ from tests import factories
 from tests.organizations import files
 from tests.organizations.conftest import fast_passwords  # noqa: F401  (autouse: scrypt once per password)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.once_in_ci]
 
 ACTIVE_ID = "() => document.activeElement ? document.activeElement.id : null"
 

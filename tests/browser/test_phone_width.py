@@ -15,7 +15,7 @@ import pytest
 
 from tests.test_access_matrix import MATRIX_ENTRIES, OK, _build_world, _evaluation_world, _method, _url
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.once_in_ci]
 
 WIDTH = 390
 PHONE = {"viewport": {"width": WIDTH, "height": 844}, "is_mobile": True, "has_touch": True}
