@@ -8,9 +8,6 @@ real one-minute cadence. The assertions read what the SMTP server received.
 The measured delays are printed (``-s`` shows them)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -25,7 +22,7 @@ from procure.tenders import services as tenders
 from procure.tenders.models import Tender
 from procure.timeutil import as_utc, utcnow
 from tests import factories
-from tests.fixtures.worker import ROOT, wait_for
+from tests.fixtures.worker import beat_process, wait_for
 from tests.organizations.conftest import fast_passwords  # noqa: F401  (autouse: scrypt once per password)
 from tests.tenders import builders as b
 
@@ -147,29 +144,11 @@ def test_with_real_beat_a_reminder_arrives_within_five_minutes_of_its_time(celer
                                                                            next_due_at=deadline))
     session.commit()
     mailbox.clear()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCURE_")}
-    env.update(
-        PROCURE_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        PROCURE_BROKER_URL=worker.broker_url,
-        PROCURE_TASK_QUEUE=worker.queue,
-        PROCURE_INSTANCE_PATH=app.config["INSTANCE_PATH"],
-        PROCURE_SECRET_KEY=app.config["SECRET_KEY"],
-    )
-    log = tmp_path / "beat.log"
-    with open(log, "wb") as out:
-        beat = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
-             "--schedule", str(tmp_path / "beat-schedule")],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
     two_hours = "投标截止提醒（2 小时）："
-    try:
+    with beat_process(app, worker, tmp_path) as log:
         wait_for(lambda: any(m.subject.startswith(two_hours) for m in mailbox.to("beat@example.com")),
                  timeout=300, interval=0.05, message=f"the 2 h reminder; beat log:\n{log.read_text()[-3000:]}")
         arrived = utcnow()
-    finally:
-        beat.terminate()
-        beat.wait(timeout=30)
     # A beat tick before the due time may have sent the 24 h reminder (overtaken offsets are not sent).
     # (Beat's plan_alerts also sends the new-tender alert: not counted here.)
     assert _kinds(mailbox, "beat@example.com")[-1] == "投标截止提醒（2 小时）"

@@ -4,8 +4,6 @@ periodic lock."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -15,7 +13,7 @@ from procure.accounts.models import User
 from procure.queue import enqueue
 from procure.timeutil import utcnow
 from tests import factories
-from tests.fixtures.worker import ROOT, wait_for
+from tests.fixtures.worker import beat_process, wait_for
 from workers import health
 from workers.locks import periodic_lock
 
@@ -85,28 +83,9 @@ def test_beat_schedule_holds_the_periodic_tasks(celery_app):
 
 def test_beat_process_sends_the_heartbeat_the_worker_records(celery_worker, app, app_ctx, tmp_path):
     before = utcnow()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCURE_")}
-    env.update(
-        PROCURE_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        PROCURE_BROKER_URL=celery_worker.broker_url,
-        PROCURE_TASK_QUEUE=celery_worker.queue,
-        PROCURE_INSTANCE_PATH=app.config["INSTANCE_PATH"],
-        PROCURE_SECRET_KEY=app.config["SECRET_KEY"],
-        PROCURE_HEARTBEAT_SECONDS="0.5",
-    )
-    log = tmp_path / "beat.log"
-    with open(log, "wb") as out:
-        beat = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
-             "--schedule", str(tmp_path / "beat-schedule")],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
+    with beat_process(app, celery_worker, tmp_path, {"PROCURE_HEARTBEAT_SECONDS": "0.5"}) as log:
         wait_for(lambda: (lambda t: t and t >= before)(health.last_heartbeat()),
                  timeout=45, message=f"beat's heartbeat; beat log:\n{log.read_text()[-3000:]}")
-    finally:
-        beat.terminate()
-        beat.wait(timeout=30)
 
 
 def test_periodic_lock_is_exclusive_and_released(app, broker, app_ctx):
