@@ -100,11 +100,33 @@ def main() -> None:
     def hello(i):
         client.get("/bench/hello")
 
+    import sqlalchemy as sa
+
+    watcher = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    database = sa.engine.make_url(database_url).database
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def server_cpu() -> float:
+        """CPU seconds of the database's server processes (this machine's /proc)."""
+        with watcher.connect() as conn:
+            pids = conn.scalars(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d "
+                                        "AND pid <> pg_backend_pid()"), {"d": database}).all()
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
     def measure(fn, n, offset):
+        server = server_cpu()
         start_cpu, start = time.process_time(), time.perf_counter()
         for i in range(n):
             fn(offset + i)
-        return (time.perf_counter() - start) / n * 1000, (time.process_time() - start_cpu) / n * 1000
+        wall, cpu = (time.perf_counter() - start) / n * 1000, (time.process_time() - start_cpu) / n * 1000
+        return wall, cpu, (server_cpu() - server) / n * 1000
 
     # Interleaved rounds; the minimum is the figure least disturbed by the
     # other processes of a shared machine.
@@ -118,12 +140,14 @@ def main() -> None:
         figures["hello"].append(measure(hello, per_round, 0))
         figures["full bid submission"].append(measure(post, per_round, 1000 + r * per_round))
     for name, values in figures.items():
-        cpu = sorted(c for _, c in values)
-        wall = sorted(w for w, _ in values)
-        print(f"{name:22} CPU per request: min {cpu[0]:5.2f} ms, median {cpu[len(cpu) // 2]:5.2f} ms; "
-              f"wall min {wall[0]:5.2f} ms ({args.rounds} rounds of {per_round})")
-    full_cpu = min(c for _, c in figures["full bid submission"])
-    naive_cpu = min(c for _, c in figures["naive INSERT+COMMIT"])
+        cpu = sorted(c for _, c, _ in values)
+        wall = sorted(w for w, _, _ in values)
+        server = sorted(p for _, _, p in values)
+        print(f"{name:22} CPU per request: web process min {cpu[0]:5.2f} ms, median {cpu[len(cpu) // 2]:5.2f} ms; "
+              f"PostgreSQL median {server[len(server) // 2]:5.2f} ms; wall min {wall[0]:5.2f} ms "
+              f"({args.rounds} rounds of {per_round})")
+    full_cpu = min(c for _, c, _ in figures["full bid submission"])
+    naive_cpu = min(c for _, c, _ in figures["naive INSERT+COMMIT"])
     print(f"full / naive CPU of the web process: {full_cpu / naive_cpu:.1f}x")
     if not args.profile and not args.phases:
         return

@@ -378,7 +378,8 @@ def test_decompression_bomb_and_size_limits(session):
 # --- the deadline under concurrency (PostgreSQL) ---------------------------------------
 
 
-def test_concurrent_submissions_at_the_deadline(app, session, database_url):
+@pytest.mark.parametrize("from_the_editor", [False, True], ids=["saved draft", "draft saved and submitted at once"])
+def test_concurrent_submissions_at_the_deadline(app, session, database_url, from_the_editor):
     if not database_url.startswith("postgresql"):
         pytest.skip("row locks and the server clock: PostgreSQL")
     tender = b.published()
@@ -405,8 +406,11 @@ def test_concurrent_submissions_at_the_deadline(app, session, database_url):
             try:
                 from procure.accounts.models import User
 
-                receipt = bids.submit(db.session, db.session.get(Bid, bid_id), user=db.session.get(User, member_id),
-                                      sealer=b.sealer())
+                bid = db.session.get(Bid, bid_id)
+                # From the editor, the draft is saved by the statement that takes the locks and reads the clock.
+                content = bids.read_draft(bid, b.sealer()) if from_the_editor else None
+                receipt = bids.submit(db.session, bid, user=db.session.get(User, member_id), sealer=b.sealer(),
+                                      content=content)
                 db.session.commit()
                 outcomes.append(("accepted", receipt))
             except bids.DeadlinePassed:

@@ -256,17 +256,24 @@ def _statements() -> SimpleNamespace:
     # new snapshot, taken while the bid's row lock is held) sees the versions.
     checked = select(*[v.label(k) for k, v in values.items()]).where(last == values["number"] - 1)
     version = versions.insert().from_select(list(values), checked).returning(versions.c.id).cte("version")
+    # What a submission reads of the tender, under its shared lock (a plain
+    # row, not the Tender with its joined county, township and item).
+    lock_tender = (select(Tender.id, Tender.status, Tender.bid_deadline, Tender.max_price, Tender.amendment_count,
+                          Tender.county_id, Tender.undertaker_types, Tender.title, Tender.public_number)
+                   .where(Tender.id == bindparam("locked_tender_id")).with_for_update(read=True))
+    locked = lock_tender.cte("locked_tender")
     return SimpleNamespace(
-        # What a submission reads of the tender, under its shared lock (a
-        # plain row, not the Tender with its joined county, township and item).
-        lock_tender=select(Tender.id, Tender.status, Tender.bid_deadline, Tender.max_price, Tender.amendment_count,
-                           Tender.county_id, Tender.undertaker_types, Tender.title, Tender.public_number)
-        .where(Tender.id == bindparam("tender_id")).with_for_update(read=True),
+        lock_tender=lock_tender,
         lock_bid=select(last, func.clock_timestamp()).select_from(bids).where(bids.c.id == bindparam("bid_id"))
         .with_for_update(of=bids),
         last_number=select(last),
         save_draft=save_draft,
-        save_draft_returning=save_draft.returning(last, func.clock_timestamp()),
+        # PostgreSQL, in one statement: the tender's shared lock (the CTE's
+        # row, as it is once locked), then the bid's row lock by the UPDATE
+        # that stores the draft; RETURNING, computed once both are held, gives
+        # the tender, the last number and the clock.
+        lock_and_save_draft=save_draft.where(bids.c.tender_id == locked.c.id).returning(
+            *locked.c, last.label("last_number"), func.clock_timestamp().label("now")),
         insert_version=insert_version.returning(versions.c.id),
         mark_submitted=mark_submitted.values(current_version_id=bindparam("new_version_id")),
         # PostgreSQL: the version and the bid's pointer to it in one statement
@@ -287,10 +294,11 @@ def _lock_for_bidding(session: Session, bid: Bid, *, draft: bytes | None = None,
     bid with its next version number and the database clock (statement 2,
     evaluated while the tender lock is held, so the opening, which needs an
     exclusive lock on the tender, cannot come between this check and the
-    commit). With ``draft`` (sealed), statement 2 is the UPDATE that stores it
-    as the bid's draft: the row lock, the clock (read after the lock, in
-    RETURNING) and the number come back from it. Returns the tender's row
-    (``_statements().lock_tender``), the DB time and the next version number.
+    commit). With ``draft`` (sealed), the UPDATE that stores it as the bid's
+    draft takes the bid's lock, and on PostgreSQL both locks are taken by one
+    statement (``lock_and_save_draft``) whose RETURNING, computed after both,
+    reads the clock. Returns the tender's row (``_statements().lock_tender``),
+    the DB time and the next version number.
 
     The number read by statement 2 comes from the snapshot that statement
     took before it waited for the bid's lock: a version another member of
@@ -298,28 +306,31 @@ def _lock_for_bidding(session: Session, bid: Bid, *, draft: bytes | None = None,
     it again once the lock is held (statement 3); ``submit`` instead checks
     it in the statement that inserts the version."""
     q = _statements()
-    tender = session.execute(q.lock_tender, {"tender_id": bid.tender_id}).one()
-    if tender.status != TenderStatus.TENDERING:
-        if draft is not None:  # as saving the draft alone says
-            raise DomainError(_l("该项目已不接受投标。"))
-        raise DeadlinePassed(_l("投标已截止，该项目已不接受投标。"))
     postgresql = is_postgresql(session)
     if draft is not None:
-        params = {"bid_id": bid.id, "new_draft": draft, "new_updated_at": utcnow()}
+        params = {"locked_tender_id": bid.tender_id, "bid_id": bid.id, "new_draft": draft,
+                  "new_updated_at": utcnow()}
         if postgresql:
-            last_number, now = session.execute(q.save_draft_returning, params).one()
+            tender = session.execute(q.lock_and_save_draft, params).one()
+            last_number, now = tender.last_number, tender.now
         else:
+            tender = session.execute(q.lock_tender, params).one()
             session.execute(q.save_draft, params)
         set_committed_value(bid, "draft_sealed", draft)
         set_committed_value(bid, "updated_at", params["new_updated_at"])
-    elif postgresql:
-        last_number, now = session.execute(q.lock_bid, {"bid_id": bid.id}).one()
-    if postgresql:
-        now = as_utc(now)
-        if exact:
-            last_number = session.scalar(q.last_number, {"bid_id": bid.id})
+        if tender.status != TenderStatus.TENDERING:  # the draft's UPDATE is rolled back with the rest
+            raise DomainError(_l("该项目已不接受投标。"))  # as saving the draft alone says
     else:
+        tender = session.execute(q.lock_tender, {"locked_tender_id": bid.tender_id}).one()
+        if tender.status != TenderStatus.TENDERING:
+            raise DeadlinePassed(_l("投标已截止，该项目已不接受投标。"))
+        if postgresql:
+            last_number, now = session.execute(q.lock_bid, {"bid_id": bid.id}).one()
+    if not postgresql:
         last_number, now = session.scalar(q.last_number, {"bid_id": bid.id}), db_now(session)
+    elif exact:
+        last_number = session.scalar(q.last_number, {"bid_id": bid.id})
+    now = as_utc(now)
     if now >= as_utc(tender.bid_deadline):
         raise DeadlinePassed(_l("投标已于 %(deadline)s 截止，提交未被接受。",
                                 deadline=localtime(tender.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")))

@@ -238,13 +238,11 @@ def notify_users(
 
 @functools.cache
 def _insert_new(dialect: str):
-    """``INSERT … ON CONFLICT (event_key, recipient_email) DO NOTHING RETURNING id``, built once per dialect."""
+    """``INSERT … ON CONFLICT (event_key, recipient_email) DO NOTHING RETURNING id``
+    of the table (not the ORM's bulk insert: half the Python), built once per dialect."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(Notification)
-        .on_conflict_do_nothing(index_elements=["event_key", "recipient_email"])
-        .returning(Notification.id)
-    )
+    table = Notification.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["event_key", "recipient_email"]).returning(table.c.id)
 
 
 def json_stable(value: Any) -> bool:
