@@ -545,6 +545,24 @@ def test_every_member_gets_the_receipt_in_their_language_by_email_and_in_the_inb
     assert sent[member.email].subject.startswith("投标回执")
 
 
+@pytest.mark.parametrize("from_the_editor", [False, True], ids=["saved draft", "draft saved and submitted at once"])
+def test_a_submission_changes_nothing_the_public_sees(app, session, from_the_editor):
+    """Not even the tenders' cache generation (the ETag of every public tender
+    page): an observer must not be able to count submissions before the opening."""
+    from procure import caching
+
+    tender = b.published()
+    org, member = b.bidder()
+    bid = bids.get_or_create(session, tender, org, today=b.TODAY)
+    content = bids.BidContent(price=Decimal("1000"), technical="方案", declarations={k: True for k in bids.DECLARATIONS})
+    bids.save_draft(session, bid, content, sealer=b.sealer())
+    session.commit()
+    before = {name: caching.generation(name) for name in ("tenders", "catalogs", "organizations")}
+    bids.submit(session, bid, user=member, sealer=b.sealer(), content=content if from_the_editor else None)
+    session.commit()
+    assert {name: caching.generation(name) for name in before} == before
+
+
 def test_the_beat_job_opens_due_tenders(app, session):
     from procure import jobs
 

@@ -257,10 +257,16 @@ def _statements() -> SimpleNamespace:
     checked = select(*[v.label(k) for k, v in values.items()]).where(last == values["number"] - 1)
     version = versions.insert().from_select(list(values), checked).returning(versions.c.id).cte("version")
     # What a submission reads of the tender, under its shared lock (a plain
-    # row, not the Tender with its joined county, township and item).
-    lock_tender = (select(Tender.id, Tender.status, Tender.bid_deadline, Tender.max_price, Tender.amendment_count,
-                          Tender.county_id, Tender.undertaker_types, Tender.title, Tender.public_number)
-                   .where(Tender.id == bindparam("locked_tender_id")).with_for_update(read=True))
+    # row, not the Tender with its joined county, township and item). Of the
+    # table, not the mapped class: an UPDATE that names the Tender class
+    # would count as a change of the public tenders (procure.caching would
+    # raise their generation, i.e. every public tender page would change at
+    # each submission, for all to see).
+    tenders = Tender.__table__
+    lock_tender = (select(tenders.c.id, tenders.c.status, tenders.c.bid_deadline, tenders.c.max_price,
+                          tenders.c.amendment_count, tenders.c.county_id, tenders.c.undertaker_types, tenders.c.title,
+                          tenders.c.public_number)
+                   .where(tenders.c.id == bindparam("locked_tender_id")).with_for_update(read=True))
     locked = lock_tender.cte("locked_tender")
     return SimpleNamespace(
         lock_tender=lock_tender,
