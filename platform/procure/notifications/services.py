@@ -7,6 +7,11 @@ Only after the transaction commits is the email handed on (to Celery, or sent
 in-process), so rolled-back work never mails anyone, and a committed
 notification whose hand-off was lost is picked up by the periodic
 ``flush_outbox`` job: emails are never lost, and ``deliver`` is idempotent.
+
+``notify`` and ``notify_many`` store the rendered text; ``notify_users`` (bid
+receipts, in the submitting request) stores rows without it when their context
+survives JSON unchanged, and they are rendered when first loaded (an ORM hook
+installed with the delivery hooks), to the same text.
 """
 from __future__ import annotations
 
