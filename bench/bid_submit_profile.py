@@ -1,13 +1,18 @@
 """In-process profile of the full bid submission (the page ``bench/bid_submit.py``
 measures through gunicorn): the same world (``bid_submit.prepare``), the same
 POST /bids/tenders/<id>, sent through the WSGI app without a server, so the
-figures are the request's own CPU and SQL, not the machine's load.
+figures are the request's own CPU and SQL rather than the machine's load.
 
-    python bench/bid_submit_profile.py [--requests 200] [--profile] [--top 40]
+    python bench/bid_submit_profile.py [--requests 1000] [--rounds 5]
+        [--phases module:function,...] [--profile [--sort tottime] [--top 40]]
 
-Prints the mean wall time per submission, the SQL statements of one
-submission (and their count), and with ``--profile`` a cProfile of all of
-them (CPU time, cumulative, the ``--top`` lines). Needs PostgreSQL
+Prints the SQL statements of one submission; then, in interleaved rounds, the
+CPU per request of this (web) process and of the PostgreSQL server processes
+of the database (read from /proc), for the submission, the naive INSERT +
+COMMIT endpoint and a hello endpoint (min and median over the rounds: the
+minimum is the figure least disturbed by other work on a shared machine).
+``--phases`` times named functions (inclusive, per submission); ``--profile``
+runs a cProfile (CPU time) of the submissions. Needs PostgreSQL
 (PROCURE_BENCH_DATABASE_URL, default ``bench_tenders``, whose schema is reset)
 and Redis (PROCURE_BENCH_REDIS_URL, default db 5; the emails are enqueued
 there, on a queue of this run that is deleted at the end).
@@ -34,7 +39,7 @@ import bid_submit  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=40)
@@ -55,7 +60,20 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "flask", "db", "upgrade", "heads"], env=env, check=True,
                    capture_output=True)
     world = bid_submit.prepare(env)
+    try:
+        measure_all(args, world, database_url)
+    finally:
+        try:
+            import redis
 
+            r = redis.Redis.from_url(redis_url)
+            for key in r.scan_iter(f"*{queue}*"):
+                r.delete(key)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+
+def measure_all(args, world: dict, database_url: str) -> None:
     import bench_app
     from sqlalchemy import event
 
@@ -172,14 +190,6 @@ def main() -> None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())
-    try:
-        import redis
-
-        r = redis.Redis.from_url(redis_url)
-        for key in r.scan_iter(f"*{queue}*"):
-            r.delete(key)
-    except Exception:  # noqa: BLE001
-        pass
 
 
 def time_phases(names: list[str]) -> dict:

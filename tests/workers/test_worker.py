@@ -209,5 +209,7 @@ def test_the_web_sends_to_redis_with_one_client_per_channel_and_the_usual_messag
         assert [json.loads(__import__("base64").b64decode(m["body"]))[0] for m in messages] == [[n] for n in range(5)]
         assert all(m["properties"]["delivery_info"]["routing_key"] == name for m in messages)
     finally:
-        redis.Redis.from_url(os.environ["PROCURE_TEST_REDIS_URL"]).delete(name)
+        server = redis.Redis.from_url(os.environ["PROCURE_TEST_REDIS_URL"])
+        for key in server.scan_iter(f"*{name}*"):  # the queue and kombu's bindings
+            server.delete(key)
         queue._clients.pop((os.environ["PROCURE_TEST_REDIS_URL"], name), None)
