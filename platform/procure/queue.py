@@ -113,7 +113,7 @@ def _client(config: Mapping[str, Any]):
 
                 client = Celery("procure-client", set_as_current=False)
                 client.conf.update(celery_settings(config))
-                if config["BROKER_URL"].startswith(("redis://", "rediss://")):
+                if config["BROKER_URL"].startswith("redis://"):
                     # Sending only: the same transport, one Redis client per channel.
                     client.conf.broker_transport = "procure.queue:RedisSendingTransport"
                 _clients[key] = client

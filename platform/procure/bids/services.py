@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from procure import sealing
@@ -415,17 +415,8 @@ def withdraw(session: Session, bid: Bid, *, user: User) -> None:
     session.flush()
 
 
-def org_members(session: Session, organization_id: int) -> list[User]:
-    return list(session.scalars(
-        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.organization_id == organization_id,
-               RoleAssignment.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]))
-        .options(lazyload(User.roles))  # the recipients' own roles are not needed (one statement, not two)
-    ).unique())
-
-
 def _member_recipients(session: Session, organization_id: int) -> list[Recipient]:
-    """``org_members`` as plain values: who gets a receipt."""
+    """Who gets a receipt: every admin and member of the organization (plain values)."""
     rows = session.execute(_statements().members, {"organization_id": organization_id}).all()
     return [Recipient(user_id=r.id, email=r.email, name=r.name or "", locale=r.locale) for r in rows]
 

@@ -87,8 +87,9 @@ def _tender_and_bid(*, light: bool):
 @login_required
 def edit(tender_id: int):
     org = _organization()
-    statement = _tender_and_bid(light=request.method == "POST")
-    tender, bid = db.session.execute(statement, {"tender_id": tender_id, "org_id": org.id}).one_or_none() or (None, None)
+    found_ = db.session.execute(_tender_and_bid(light=request.method == "POST"),
+                                {"tender_id": tender_id, "org_id": org.id}).one_or_none()
+    tender, bid = found_ or (None, None)
     if tender is None or tender.status == TenderStatus.DRAFT:
         abort(404)
     if bid is None and not policy.is_org_member(current_user, org):
