@@ -8,9 +8,15 @@ The full submission is the real page: POST /bids/tenders/<id> as a signed-in
 member of an eligible organization (form validation, sealed draft, DB-clock
 deadline check under the tender's shared lock, canonical serialisation and
 SHA-256 digest, AES-GCM sealing, version row, receipt notifications in the
-outbox, commit, hand-off of the emails to the Redis broker). The naive
+outbox, commit, hand-off of the emails to the Redis broker). The receipts'
+rows are written without their text (``notifications.services.notify_users``):
+it is rendered when the sender claims them, in the worker, which this
+benchmark does not run (no email is sent here; the hand-off is). The naive
 endpoint (bench/bench_app.py) inserts one bid_versions row of the same columns
 and size and commits, nothing else. Target: full >= 0.6 x naive.
+
+bench/bid_submit_profile.py runs the same page in-process: CPU of the web
+process and of PostgreSQL per request, its SQL, phases and a cProfile.
 
 Needs PostgreSQL (PROCURE_BENCH_DATABASE_URL, default the local server's
 database ``bench_tenders``, whose schema is reset) and Redis

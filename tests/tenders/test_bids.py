@@ -378,7 +378,8 @@ def test_decompression_bomb_and_size_limits(session):
 # --- the deadline under concurrency (PostgreSQL) ---------------------------------------
 
 
-def test_concurrent_submissions_at_the_deadline(app, session, database_url):
+@pytest.mark.parametrize("from_the_editor", [False, True], ids=["saved draft", "draft saved and submitted at once"])
+def test_concurrent_submissions_at_the_deadline(app, session, database_url, from_the_editor):
     if not database_url.startswith("postgresql"):
         pytest.skip("row locks and the server clock: PostgreSQL")
     tender = b.published()
@@ -405,8 +406,11 @@ def test_concurrent_submissions_at_the_deadline(app, session, database_url):
             try:
                 from procure.accounts.models import User
 
-                receipt = bids.submit(db.session, db.session.get(Bid, bid_id), user=db.session.get(User, member_id),
-                                      sealer=b.sealer())
+                bid = db.session.get(Bid, bid_id)
+                # From the editor, the draft is saved by the statement that takes the locks and reads the clock.
+                content = bids.read_draft(bid, b.sealer()) if from_the_editor else None
+                receipt = bids.submit(db.session, bid, user=db.session.get(User, member_id), sealer=b.sealer(),
+                                      content=content)
                 db.session.commit()
                 outcomes.append(("accepted", receipt))
             except bids.DeadlinePassed:
@@ -433,6 +437,130 @@ def test_concurrent_submissions_at_the_deadline(app, session, database_url):
     assert _advance() == {tender.id: "opened"}
     entries = session.scalars(select(OpeningRecord).where(OpeningRecord.tender_id == tender.id)).all()
     assert sorted(e.digest for e in entries) == sorted(r.digest for r in accepted)  # none lost
+
+
+@pytest.mark.parametrize("second_act", ["submit with its draft", "submit the saved draft", "withdraw"])
+def test_two_members_acting_on_one_bid_at_once_get_the_next_numbers(app, session, database_url, second_act):
+    """The second act waits for the bid's row lock; the version the first
+    committed meanwhile is missing from the snapshot its locking statement
+    took before waiting: its number is checked (and taken again) once the
+    lock is held, never a duplicate."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL")
+    tender = b.published()
+    org, first = b.bidder()
+    second_id = factories.org_member(org).id
+    bid, _, _ = b.submitted_bid(tender, who=(org, first))  # version 1
+    bid_id = bid.id
+
+    def content(price):
+        return bids.BidContent(price=Decimal(price), technical="方案", team="甲",
+                               declarations={k: True for k in bids.DECLARATIONS})
+
+    held = bids.submit(session, session.get(Bid, bid_id), user=first, sealer=b.sealer(), content=content("1000"))
+    outcome = {}
+
+    def other():
+        with app.app_context():
+            try:
+                from procure.accounts.models import User
+
+                other_bid, user = db.session.get(Bid, bid_id), db.session.get(User, second_id)
+                if second_act == "submit with its draft":
+                    outcome["receipt"] = bids.submit(db.session, other_bid, user=user, sealer=b.sealer(),
+                                                     content=content("900"))
+                elif second_act == "submit the saved draft":
+                    outcome["receipt"] = bids.submit(db.session, other_bid, user=user, sealer=b.sealer())
+                else:
+                    bids.withdraw(db.session, other_bid, user=user)
+                db.session.commit()
+            except Exception as exc:  # reported below
+                outcome["error"] = repr(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with db.engine.connect() as watcher:  # until the other act waits for the bid's lock
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not watcher.scalar(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()")):
+            time.sleep(0.05)
+            watcher.rollback()
+    session.commit()
+    thread.join(30)
+    assert "error" not in outcome, outcome
+    assert held.version == 2
+    versions = session.scalars(select(BidVersion).where(BidVersion.bid_id == bid_id)
+                               .order_by(BidVersion.number)).all()
+    assert [v.number for v in versions] == [1, 2, 3]
+    session.expire_all()
+    bid = session.get(Bid, bid_id)
+    if second_act == "withdraw":
+        assert versions[2].kind == VersionKind.WITHDRAWAL and bid.status == BidStatus.WITHDRAWN
+        return
+    receipt = outcome["receipt"]
+    assert receipt.version == 3 and bid.current_version_id == versions[2].id
+    from procure.bids.opening import verify
+
+    payload = verify(session, bid, versions[2], b.sealer().keys)  # sealed under its own number, digest matches
+    assert versions[2].digest == receipt.digest
+    # With its draft: the one it sent; without: the draft as it had read it (before the first committed).
+    assert payload["price"] == ("900.00" if second_act == "submit with its draft" else str(b.PRICE))
+    from procure.accounts.models import RoleAssignment
+
+    members = session.scalars(select(RoleAssignment.user_id).where(RoleAssignment.organization_id == org.id)).all()
+    assert second_id in members and first.id in members
+    receipts = session.scalars(select(Notification).where(Notification.template == "bid_receipt")).all()
+    assert sorted(n.event_key for n in receipts) == sorted(
+        f"bid:{bid_id}:v{v}:user:{u}" for v in (1, 2, 3) for u in members)
+
+
+def test_every_member_gets_the_receipt_in_their_language_by_email_and_in_the_inbox(session, mailbox):
+    tender = b.published(title="<b>居家养老</b>")
+    org, member = b.bidder()
+    admin = factories.org_member(org, admin=True)
+    english = factories.org_member(org)
+    english.locale = "en"
+    session.commit()
+    earlier = len(mailbox.messages)
+    bid, _, receipt = b.submitted_bid(tender, who=(org, member))
+    sent = {m.rcpt_tos[0]: m for m in mailbox.messages[earlier:]}
+    from procure.accounts.models import RoleAssignment, User
+
+    members = session.scalars(select(User.email).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                              .where(RoleAssignment.organization_id == org.id)).all()
+    assert set(sent) == set(members) >= {member.email, admin.email, english.email}
+    table = Notification.__table__
+    stored = {r.recipient_email: r for r in session.execute(select(table).where(table.c.template == "bid_receipt"))}
+    for address, message in sent.items():
+        row = stored[address]
+        assert receipt.digest in message.text and receipt.digest in message.html
+        assert row.subject == message.subject and row.body_text == message.text.replace("\r\n", "\n")
+        assert "&lt;b&gt;居家养老&lt;/b&gt;" in row.body_html and "<b>居家养老</b>" not in row.body_html
+        assert "123456" not in message.text + message.html  # never the price
+    assert sent[english.email].subject.startswith("Bid receipt") and stored[english.email].locale == "en"
+    assert sent[member.email].subject.startswith("投标回执")
+
+
+@pytest.mark.parametrize("from_the_editor", [False, True], ids=["saved draft", "draft saved and submitted at once"])
+def test_a_submission_changes_nothing_the_public_sees(app, session, from_the_editor):
+    """Not even the tenders' cache generation (the ETag of every public tender
+    page): an observer must not be able to count submissions before the opening."""
+    from procure import caching
+
+    tender = b.published()
+    org, member = b.bidder()
+    bid = bids.get_or_create(session, tender, org, today=b.TODAY)
+    content = bids.BidContent(price=Decimal("1000"), technical="方案", declarations={k: True for k in bids.DECLARATIONS})
+    bids.save_draft(session, bid, content, sealer=b.sealer())
+    session.commit()
+    before = {name: caching.generation(name) for name in ("tenders", "catalogs", "organizations")}
+    bids.submit(session, bid, user=member, sealer=b.sealer(), content=content if from_the_editor else None)
+    session.commit()
+    assert {name: caching.generation(name) for name in before} == before
 
 
 def test_the_beat_job_opens_due_tenders(app, session):

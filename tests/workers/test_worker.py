@@ -152,3 +152,43 @@ def test_an_embedded_broker_worker_polls_at_the_configured_interval(app, monkeyp
     kombu_sqlalchemy.Transport.polling_interval = 1.0
     module._configure(sender=Celery("probe"))
     assert kombu_sqlalchemy.Transport.polling_interval == 1.0  # only for the embedded broker
+
+
+@pytest.mark.skipif(not os.environ.get("PROCURE_TEST_REDIS_URL"), reason="the web's sending transport is Redis's")
+def test_the_web_sends_to_redis_with_one_client_per_channel_and_the_usual_messages(app, app_ctx, monkeypatch):
+    """kombu built a ``redis.Redis`` for every message; the web's sending
+    transport keeps one per channel. The messages are Celery's, as before."""
+    import json
+    import uuid
+
+    import redis
+
+    from procure import queue
+
+    monkeypatch.setitem(app.config, "BROKER_URL", os.environ["PROCURE_TEST_REDIS_URL"])
+    name = f"test-sending-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.config, "TASK_QUEUE", name)
+    made = []
+    original = redis.Redis.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(kwargs.get("connection_pool"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counting)
+    try:
+        ids = [enqueue("workers.tasks.send_email", 0)]  # connects (and makes its clients)
+        made.clear()
+        ids += [enqueue("workers.tasks.send_email", n) for n in range(1, 5)]
+        assert made == []  # kombu's own transport makes one per message
+        raw = redis.Redis.from_url(os.environ["PROCURE_TEST_REDIS_URL"]).lrange(name, 0, -1)
+        messages = [json.loads(m) for m in reversed(raw)]
+        assert [m["headers"]["id"] for m in messages] == ids
+        assert {m["headers"]["task"] for m in messages} == {"workers.tasks.send_email"}
+        assert [json.loads(__import__("base64").b64decode(m["body"]))[0] for m in messages] == [[n] for n in range(5)]
+        assert all(m["properties"]["delivery_info"]["routing_key"] == name for m in messages)
+    finally:
+        server = redis.Redis.from_url(os.environ["PROCURE_TEST_REDIS_URL"])
+        for key in server.scan_iter(f"*{name}*"):  # the queue and kombu's bindings
+            server.delete(key)
+        queue._clients.pop((os.environ["PROCURE_TEST_REDIS_URL"], name), None)

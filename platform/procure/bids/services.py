@@ -10,17 +10,20 @@ and one checked after it is refused (``procure.clock`` for SQLite).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from procure import sealing
 from procure.accounts.models import Role, RoleAssignment, User
@@ -28,12 +31,12 @@ from procure.bids import files
 from procure.bids.models import Bid, BidFile, BidStatus, BidVersion, VersionKind
 from procure.clock import db_now, is_postgresql
 from procure.errors import DomainError
-from procure.notifications.services import notify
+from procure.notifications.services import Recipient, notify_users
 from procure.organizations.models import UNDERTAKER_TYPE, Organization
 from procure.organizations.services import bid_eligibility
 from procure.tenders import services as tender_services
 from procure.tenders.models import Tender, TenderStatus
-from procure.timeutil import as_utc, localtime
+from procure.timeutil import as_utc, localtime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +147,13 @@ def save_draft(session: Session, bid: Bid, content: BidContent, *, sealer: Seale
     tender = session.get(Tender, bid.tender_id)
     if tender.status != TenderStatus.TENDERING:
         raise DomainError(_l("该项目已不接受投标。"))
+    bid.draft_sealed = _sealed_draft(session, bid, content, sealer)
+    session.flush()
+    return bid
+
+
+def _sealed_draft(session: Session, bid: Bid, content: BidContent, sealer: Sealer) -> bytes:
+    """``content`` checked (price, lengths, attachments of this bid) and sealed as the bid's draft."""
     if content.price is not None:
         content.price = tender_services.parse_money(content.price, field_name="price")
     if len(content.technical) > TEXT_MAX or len(content.team) > TEXT_MAX:
@@ -151,9 +161,7 @@ def save_draft(session: Session, bid: Bid, content: BidContent, *, sealer: Seale
     owned = set(session.scalars(select(BidFile.id).where(BidFile.bid_id == bid.id))) if content.file_ids else set()
     if not set(content.file_ids) <= owned:
         raise DomainError(_l("附件不存在。"), field="file")
-    bid.draft_sealed = sealer.seal(content.to_json(), _draft_aad(bid))
-    session.flush()
-    return bid
+    return sealer.seal(content.to_json(), _draft_aad(bid))
 
 
 def add_file(session: Session, bid: Bid, *, filename: str, data: bytes, max_bytes: int, max_count: int,
@@ -227,37 +235,127 @@ def digest(payload: dict) -> str:
 # --- submitting ------------------------------------------------------------------------
 
 
-def _lock_for_bidding(session: Session, bid: Bid) -> tuple[Tender, datetime, int]:
+@functools.cache
+def _statements() -> SimpleNamespace:
+    """The statements of a submission, built once with bound parameters:
+    building a statement (and its cache key) each time costs more Python than
+    the round trip it makes."""
+    bids, versions = Bid.__table__, BidVersion.__table__
+    last = (select(func.coalesce(func.max(versions.c.number), 0)).where(versions.c.bid_id == bindparam("bid_id"))
+            .scalar_subquery())
+    save_draft = bids.update().where(bids.c.id == bindparam("bid_id")).values(
+        draft_sealed=bindparam("new_draft"), updated_at=bindparam("new_updated_at"))
+    values = {column: bindparam(name, type_=versions.c[column].type) for column, name in (
+        ("bid_id", "bid_id"), ("number", "v_number"), ("kind", "v_kind"), ("submitted_at", "v_submitted_at"),
+        ("digest", "v_digest"), ("sealed", "v_sealed"), ("submitted_by_id", "v_user_id"))}
+    insert_version = versions.insert().values(**values)
+    mark_submitted = bids.update().where(bids.c.id == bindparam("bid_id")).values(
+        status=bindparam("new_status"), confirmed_amendments=bindparam("new_confirmed"),
+        updated_at=bindparam("new_updated_at"))
+    # Inserted only if its number is still the next one, as this statement (a
+    # new snapshot, taken while the bid's row lock is held) sees the versions.
+    checked = select(*[v.label(k) for k, v in values.items()]).where(last == values["number"] - 1)
+    version = versions.insert().from_select(list(values), checked).returning(versions.c.id).cte("version")
+    # What a submission reads of the tender, under its shared lock (a plain
+    # row, not the Tender with its joined county, township and item). Of the
+    # table, not the mapped class: an UPDATE that names the Tender class
+    # would count as a change of the public tenders (procure.caching would
+    # raise their generation, i.e. every public tender page would change at
+    # each submission, for all to see).
+    tenders = Tender.__table__
+    lock_tender = (select(tenders.c.id, tenders.c.status, tenders.c.bid_deadline, tenders.c.max_price,
+                          tenders.c.amendment_count, tenders.c.county_id, tenders.c.undertaker_types, tenders.c.title,
+                          tenders.c.public_number)
+                   .where(tenders.c.id == bindparam("locked_tender_id")).with_for_update(read=True))
+    locked = lock_tender.cte("locked_tender")
+    return SimpleNamespace(
+        lock_tender=lock_tender,
+        lock_bid=select(last, func.clock_timestamp()).select_from(bids).where(bids.c.id == bindparam("bid_id"))
+        .with_for_update(of=bids),
+        last_number=select(last),
+        save_draft=save_draft,
+        # PostgreSQL, in one statement: the tender's shared lock (the CTE's
+        # row, as it is once locked), then the bid's row lock by the UPDATE
+        # that stores the draft; RETURNING, computed once both are held, gives
+        # the tender, the last number and the clock.
+        lock_and_save_draft=save_draft.where(bids.c.tender_id == locked.c.id).returning(
+            *locked.c, last.label("last_number"), func.clock_timestamp().label("now")),
+        insert_version=insert_version.returning(versions.c.id),
+        mark_submitted=mark_submitted.values(current_version_id=bindparam("new_version_id")),
+        # PostgreSQL: the version and the bid's pointer to it in one statement
+        # (no row when the number was taken meanwhile).
+        store_version=mark_submitted.values(current_version_id=select(version.c.id).scalar_subquery())
+        .where(select(version.c.id).exists()).add_cte(version).returning(bids.c.current_version_id),
+        members=select(User.id, User.email, User.name, User.locale)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.organization_id == bindparam("organization_id"),
+               RoleAssignment.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]))
+        .distinct().order_by(User.id),
+    )
+
+
+def _lock_for_bidding(session: Session, bid: Bid, *, draft: bytes | None = None,
+                      exact: bool = True) -> tuple[Any, datetime, int]:
     """Shared lock on the tender (statement 1); then an exclusive lock on the
     bid with its next version number and the database clock (statement 2,
     evaluated while the tender lock is held, so the opening, which needs an
     exclusive lock on the tender, cannot come between this check and the
-    commit). Returns the tender, the DB time and the next version number."""
-    tender = tender_services.lock(session, session.get(Tender, bid.tender_id), read=True)
-    if tender.status != TenderStatus.TENDERING:
-        raise DeadlinePassed(_l("投标已截止，该项目已不接受投标。"))
-    last = select(func.coalesce(func.max(BidVersion.number), 0)).where(BidVersion.bid_id == Bid.id).scalar_subquery()
-    if is_postgresql(session):
-        last_number, now = session.execute(
-            select(last, func.clock_timestamp()).select_from(Bid).where(Bid.id == bid.id).with_for_update(of=Bid)
-        ).one()
-        now = as_utc(now)
+    commit). With ``draft`` (sealed), the UPDATE that stores it as the bid's
+    draft takes the bid's lock, and on PostgreSQL both locks are taken by one
+    statement (``lock_and_save_draft``) whose RETURNING, computed after both,
+    reads the clock. Returns the tender's row (``_statements().lock_tender``),
+    the DB time and the next version number.
+
+    The number read by statement 2 comes from the snapshot that statement
+    took before it waited for the bid's lock: a version another member of
+    the organization committed meanwhile is missing from it. ``exact`` reads
+    it again once the lock is held (statement 3); ``submit`` instead checks
+    it in the statement that inserts the version."""
+    q = _statements()
+    postgresql = is_postgresql(session)
+    if draft is not None:
+        params = {"locked_tender_id": bid.tender_id, "bid_id": bid.id, "new_draft": draft,
+                  "new_updated_at": utcnow()}
+        if postgresql:
+            tender = session.execute(q.lock_and_save_draft, params).one()
+            last_number, now = tender.last_number, tender.now
+        else:
+            tender = session.execute(q.lock_tender, params).one()
+            session.execute(q.save_draft, params)
+        set_committed_value(bid, "draft_sealed", draft)
+        set_committed_value(bid, "updated_at", params["new_updated_at"])
+        if tender.status != TenderStatus.TENDERING:  # the draft's UPDATE is rolled back with the rest
+            raise DomainError(_l("该项目已不接受投标。"))  # as saving the draft alone says
     else:
-        last_number, now = session.scalar(select(last).select_from(Bid).where(Bid.id == bid.id)), db_now(session)
+        tender = session.execute(q.lock_tender, {"locked_tender_id": bid.tender_id}).one()
+        if tender.status != TenderStatus.TENDERING:
+            raise DeadlinePassed(_l("投标已截止，该项目已不接受投标。"))
+        if postgresql:
+            last_number, now = session.execute(q.lock_bid, {"bid_id": bid.id}).one()
+    if not postgresql:
+        last_number, now = session.scalar(q.last_number, {"bid_id": bid.id}), db_now(session)
+    elif exact:
+        last_number = session.scalar(q.last_number, {"bid_id": bid.id})
+    now = as_utc(now)
     if now >= as_utc(tender.bid_deadline):
         raise DeadlinePassed(_l("投标已于 %(deadline)s 截止，提交未被接受。",
                                 deadline=localtime(tender.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")))
     return tender, now, last_number + 1
 
 
-def submit(session: Session, bid: Bid, *, user: User, sealer: Sealer) -> Receipt:
+def submit(session: Session, bid: Bid, *, user: User, sealer: Sealer, content: BidContent | None = None) -> Receipt:
     """Submit (or revise) the bid from its draft: a new sealed version with its
-    receipt. Only the latest submitted version counts."""
-    tender, now, number = _lock_for_bidding(session, bid)
+    receipt. Only the latest submitted version counts. With ``content``, that
+    content is saved as the draft (checked as ``save_draft`` does) and
+    submitted in the same pass: the UPDATE that stores the draft is the one
+    that locks the bid and reads the clock."""
+    draft = _sealed_draft(session, bid, content, sealer) if content is not None else None
+    tender, now, number = _lock_for_bidding(session, bid, draft=draft, exact=False)
     ok, reason = may_bid(tender, bid.organization, today=localtime(now, sealer.timezone).date())
     if not ok:
         raise DomainError(reason)
-    content = read_draft(bid, sealer)
+    if content is None:
+        content = read_draft(bid, sealer)
     if content.price is None:
         raise DomainError(_l("请填写投标报价。"), field="price")
     if tender.max_price is not None and content.price > tender.max_price:
@@ -268,16 +366,27 @@ def submit(session: Session, bid: Bid, *, user: User, sealer: Sealer) -> Receipt
         raise DomainError(_l("必须确认全部声明才能提交。"), field="declarations")
     payload = build_payload(session, tender, bid, content, sealer)
     body = canonical(payload)
-    version = BidVersion(bid_id=bid.id, number=number, kind=VersionKind.SUBMISSION, submitted_at=now,
-                         digest=hashlib.sha256(body).hexdigest(),
-                         sealed=sealer.seal(body, _version_aad(bid.id, number)), submitted_by_id=user.id)
-    session.add(version)
-    session.flush()
-    bid.current_version_id = version.id
-    bid.status = BidStatus.SUBMITTED
-    bid.confirmed_amendments = tender.amendment_count
-    session.flush()
-    receipt = Receipt(bid.id, number, now, version.digest)
+    version_digest = hashlib.sha256(body).hexdigest()
+    params = {"bid_id": bid.id, "v_number": number, "v_kind": VersionKind.SUBMISSION, "v_submitted_at": now,
+              "v_digest": version_digest, "v_sealed": sealer.seal(body, _version_aad(bid.id, number)),
+              "v_user_id": user.id, "new_status": BidStatus.SUBMITTED,
+              "new_confirmed": tender.amendment_count, "new_updated_at": utcnow()}
+    q = _statements()
+    if is_postgresql(session):
+        version_id = session.execute(q.store_version, params).scalar()
+        if version_id is None:
+            # Another member's submission of this bid was committed while this
+            # one waited for the bid's lock (held now): the next number, sealed again.
+            number = session.scalar(q.last_number, {"bid_id": bid.id}) + 1
+            params.update(v_number=number, v_sealed=sealer.seal(body, _version_aad(bid.id, number)))
+            version_id = session.execute(q.store_version, params).scalar_one()
+    else:
+        version_id = session.execute(q.insert_version, params).scalar_one()
+        session.execute(q.mark_submitted, {**params, "new_version_id": version_id})
+    for name, value in (("status", BidStatus.SUBMITTED), ("current_version_id", version_id),
+                        ("confirmed_amendments", tender.amendment_count), ("updated_at", params["new_updated_at"])):
+        set_committed_value(bid, name, value)  # as stored (no flush would write them again)
+    receipt = Receipt(bid.id, number, now, version_digest)
     _send_receipt(session, tender, bid, receipt, kind="bid_receipt")
     return receipt
 
@@ -306,21 +415,19 @@ def withdraw(session: Session, bid: Bid, *, user: User) -> None:
     session.flush()
 
 
-def org_members(session: Session, organization_id: int) -> list[User]:
-    return list(session.scalars(
-        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.organization_id == organization_id,
-               RoleAssignment.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]))
-        .options(lazyload(User.roles))  # the recipients' own roles are not needed (one statement, not two)
-    ).unique())
+def _member_recipients(session: Session, organization_id: int) -> list[Recipient]:
+    """Who gets a receipt: every admin and member of the organization (plain values)."""
+    rows = session.execute(_statements().members, {"organization_id": organization_id}).all()
+    return [Recipient(user_id=r.id, email=r.email, name=r.name or "", locale=r.locale) for r in rows]
 
 
-def _send_receipt(session: Session, tender: Tender, bid: Bid, receipt: Receipt, *, kind: str) -> None:
+def _send_receipt(session: Session, tender: Any, bid: Bid, receipt: Receipt, *, kind: str) -> None:
     """The receipt to every member of the organization: time and digest, never
-    the price or content (the outbox row is in the database)."""
-    for member in org_members(session, bid.organization_id):
-        notify(session, event_key=f"bid:{bid.id}:v{receipt.version}:user:{member.id}", template=kind,
-               recipient=member, link=f"/bids/{bid.id}",
-               context={"tender_title": tender.title, "public_number": tender.public_number,
-                        "version": receipt.version, "digest": receipt.digest,
-                        "submitted_at": localtime(receipt.submitted_at).strftime("%Y-%m-%d %H:%M:%S")})
+    the price or content (the outbox rows are in the database, written in
+    one statement, rendered when first read: ``notify_users``)."""
+    context = {"tender_title": tender.title, "public_number": tender.public_number, "version": receipt.version,
+               "digest": receipt.digest,
+               "submitted_at": localtime(receipt.submitted_at).strftime("%Y-%m-%d %H:%M:%S")}
+    notify_users(session, template=kind, context=context, link=f"/bids/{bid.id}", recipients=[
+        (f"bid:{bid.id}:v{receipt.version}:user:{member.user_id}", member)
+        for member in _member_recipients(session, bid.organization_id)])

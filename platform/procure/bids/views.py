@@ -4,10 +4,13 @@ organization's members reach a bid (``policy.can_manage_bid``); everyone
 else gets a 404, officers and admins included."""
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from procure import policy
 from procure.bids import files, forms, services
@@ -65,14 +68,30 @@ def index():
                            eligible=eligible, reason=reason, now=utcnow(), remaining=tender_queries.remaining)
 
 
+@functools.cache
+def _tender_and_bid(*, light: bool):
+    """The tender and the organization's bid (or None) in one statement, built
+    once. ``light`` (a POST): without what only the page shows (loaded if the
+    form comes back with an error); the bid's organization is the signed-in
+    member's, already loaded with the user."""
+    statement = (select(Tender, Bid)
+                 .outerjoin(Bid, (Bid.tender_id == Tender.id) & (Bid.organization_id == bindparam("org_id")))
+                 .where(Tender.id == bindparam("tender_id")))
+    if light:
+        statement = statement.options(lazyload(Tender.county), lazyload(Tender.township), lazyload(Tender.item),
+                                      lazyload(Bid.organization))
+    return statement
+
+
 @bp.route("/tenders/<int:tender_id>", methods=["GET", "POST"])
 @login_required
 def edit(tender_id: int):
     org = _organization()
-    tender = db.session.get(Tender, tender_id)
+    found_ = db.session.execute(_tender_and_bid(light=request.method == "POST"),
+                                {"tender_id": tender_id, "org_id": org.id}).one_or_none()
+    tender, bid = found_ or (None, None)
     if tender is None or tender.status == TenderStatus.DRAFT:
         abort(404)
-    bid = db.session.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.organization_id == org.id))
     if bid is None and not policy.is_org_member(current_user, org):
         abort(404)
     form = forms.BidForm()
@@ -84,9 +103,9 @@ def edit(tender_id: int):
         content = services.read_draft(bid, sealer())
         content.price, content.technical, content.team = price, form.technical.data or "", form.team.data or ""
         content.declarations = {k: bool(getattr(form, k).data) for k in services.DECLARATIONS}
+        if form.submit.data:  # the draft saved and submitted in one pass
+            return services.submit(db.session, bid, user=current_user, sealer=sealer(), content=content)
         services.save_draft(db.session, bid, content, sealer=sealer())
-        if form.submit.data:
-            return services.submit(db.session, bid, user=current_user, sealer=sealer())
         return None
 
     def message(receipt):

@@ -53,7 +53,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from procure.notifications import mail
@@ -137,6 +137,7 @@ def _claim(session: Session, ids: list[int], config: Mapping[str, Any]) -> list[
         rows = list(
             session.scalars(select(Notification).where(Notification.id.in_(claimed_ids)).order_by(Notification.id))
         )
+        _store_late_renders(session, rows)
         blocked = set(
             session.scalars(
                 select(UndeliverableAddress.email).where(
@@ -163,6 +164,25 @@ def _claim(session: Session, ids: list[int], config: Mapping[str, Any]) -> list[
     except BaseException:
         session.rollback()
         raise
+
+
+def _store_late_renders(session: Session, rows: list[Notification]) -> None:
+    """Rows stored without their text (``services.notify_users``) were
+    rendered as they were loaded: the text is stored with the claim, before
+    the email goes out, so the inbox shows what was sent."""
+    from procure.notifications.services import RENDERED_LATE
+
+    late = [r for r in rows if getattr(r, RENDERED_LATE, False)]
+    if late:
+        table = Notification.__table__
+        session.execute(
+            table.update()
+            .where(table.c.id == bindparam("row_id"), table.c.subject == "", table.c.body_html == "")
+            .values(subject=bindparam("new_subject"), body_text=bindparam("new_text"),
+                    body_html=bindparam("new_html")),
+            [{"row_id": r.id, "new_subject": r.subject, "new_text": r.body_text, "new_html": r.body_html}
+             for r in late],
+        )
 
 
 class _Marker:
@@ -326,12 +346,19 @@ def deliver_batch(ids: Iterable[int], *, config: Mapping[str, Any] | None = None
 
 
 def _deliver_chunks(ids, chunk_size, engine, config, connection, mark, outcomes) -> None:
+    from procure.notifications.services import is_unrendered
+
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start:start + chunk_size]
         claimed = _claim(mark.session, chunk, config)
         broken: BaseException | None = None
         undeliverable: set[str] = set()
         for notification in claimed:
+            if is_unrendered(notification):
+                # Stored without its text, and its template did not render (logged): never an empty email.
+                mark(notification, EmailStatus.FAILED, error=f"template {notification.template!r} did not render")
+                outcomes[notification.id] = "failed"
+                continue
             if broken is not None or notification.recipient_email in undeliverable:
                 # The server is unreachable: do not hold the rest of the
                 # chunk claimed while each send times out; release them now.

@@ -53,7 +53,10 @@ class Notification(db.Model):
     template: Mapped[str] = mapped_column(String(100))
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     locale: Mapped[str] = mapped_column(String(8), default="zh")
-    # Rendered once, at creation, in the recipient's language.
+    # Rendered once, in the recipient's language: at creation, or, for the
+    # rows ``services.notify_users`` stores empty (subject and bodies ""),
+    # from template, context, locale and the columns when first loaded; the
+    # sender stores that text with its claim (``delivery._store_late_renders``).
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)

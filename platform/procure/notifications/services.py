@@ -7,9 +7,15 @@ Only after the transaction commits is the email handed on (to Celery, or sent
 in-process), so rolled-back work never mails anyone, and a committed
 notification whose hand-off was lost is picked up by the periodic
 ``flush_outbox`` job: emails are never lost, and ``deliver`` is idempotent.
+
+``notify`` and ``notify_many`` store the rendered text; ``notify_users`` (bid
+receipts, in the submitting request) stores rows without it when their context
+survives JSON unchanged, and they are rendered when first loaded (an ORM hook
+installed with the delivery hooks), to the same text.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -25,6 +31,7 @@ from markupsafe import escape
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 
 from procure.accounts.models import User
 from procure.notifications import mail
@@ -171,6 +178,149 @@ def notify_many(
     new_ids = list(session.scalars(statement, rows))
     session.info.setdefault(OUTBOX_KEY, set()).update(new_ids)
     return new_ids
+
+
+def notify_users(
+    session: Session,
+    *,
+    template: str,
+    context: Mapping[str, Any],
+    recipients: Iterable[tuple[str, Recipient]],
+    link: str | None = None,
+) -> list[int]:
+    """``notify`` for several users at once, each under its own event key
+    (``(event_key, Recipient)`` pairs), in ONE statement: ``INSERT … ON
+    CONFLICT (event_key, recipient_email) DO NOTHING RETURNING id``, so an
+    event already notified to an address is skipped (exactly once, as with
+    ``notify``, also under concurrent requests) and nothing is read back.
+    Returns the new ids; they are emailed after the caller's commit.
+
+    Nothing is rendered here when the context survives its stored JSON copy
+    unchanged (``json_stable``: plain str, int, float, bool, None, and lists
+    and dicts of them): the row keeps an empty subject and bodies, and is
+    rendered from its stored template, context (with the recipient's name)
+    and language when it is first read (``render_stored``): by the sender,
+    which stores the text before it sends it, or by the inbox. The text is
+    the one ``notify`` would have stored. Any other context, and the emails
+    that carry a one-time link (``delivery.CREDENTIAL_TEMPLATES``), are
+    rendered now. Needs an application context. Never commits."""
+    from procure.notifications.delivery import CREDENTIAL_TEMPLATES
+
+    config = current_app.config
+    pairs = [(key, r, _normalize_email(r.email)) for key, r in recipients]
+    for key, _, _ in pairs:
+        if not key or len(key) > 200:
+            raise ValueError("event_key must be 1 to 200 characters")
+    if not pairs:
+        return []
+    later = template not in CREDENTIAL_TEMPLATES and json_stable(context)
+    stored_context = _jsonable(context)
+    now = utcnow()
+    rows = []
+    for event_key, recipient, address in pairs:
+        locale = _choose_locale(recipient.locale, None, config)
+        row = {
+            "event_key": event_key, "recipient_user_id": recipient.user_id, "recipient_email": address,
+            "template": template, "locale": locale, "link": link, "created_at": now, "read_at": None,
+            "email_status": EmailStatus.PENDING, "email_attempts": 0, "unsubscribe_kind": None,
+        }
+        if later:
+            # The one value of the email that is neither in a column nor in the configuration.
+            row.update(context={"recipient_name": recipient.name or "", **stored_context},
+                       subject="", body_text="", body_html="")
+        else:
+            variables = {"recipient_name": recipient.name or "", "recipient_email": address,
+                         "base_url": config["BASE_URL"].rstrip("/"),
+                         "link_url": absolute_url(link, config) if link else None, "in_inbox": True,
+                         "unsubscribe_url": None, **context}
+            subject, body_text, body_html = render_email(template, variables, locale=locale)
+            row.update(context=stored_context, subject=subject, body_text=body_text, body_html=body_html)
+        rows.append(row)
+    new_ids = list(session.scalars(_insert_new(session.get_bind().dialect.name), rows))
+    session.info.setdefault(OUTBOX_KEY, set()).update(new_ids)
+    return new_ids
+
+
+@functools.cache
+def _insert_new(dialect: str):
+    """``INSERT … ON CONFLICT (event_key, recipient_email) DO NOTHING RETURNING id``
+    of the table (not the ORM's bulk insert: half the Python), built once per dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Notification.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["event_key", "recipient_email"]).returning(table.c.id)
+
+
+def json_stable(value: Any) -> bool:
+    """Whether ``value`` comes back from JSON exactly as it is (same types,
+    not only equal): str, int, float, bool and None, in lists and in dicts
+    with str keys. A Decimal, a date, a tuple, a lazy translation or a
+    ``Markup`` (a str that is not escaped in HTML) does not."""
+    kind = type(value)
+    if kind in (str, bool, int) or value is None:
+        return True
+    if kind is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if kind is list:
+        return all(json_stable(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and json_stable(v) for k, v in value.items())
+    return False
+
+
+def is_unrendered(notification: Notification) -> bool:
+    """A row stored without its text (``notify_users``): empty subject and
+    bodies. (A sent email with a one-time link keeps its subject.)"""
+    d = notification.__dict__
+    return d.get("subject") == "" and d.get("body_text") == "" and d.get("body_html") == ""
+
+
+def render_stored(notification: Notification, config: Mapping[str, Any] | None = None) -> tuple[str, str, str]:
+    """Subject, text and HTML of a stored notification, rendered from its
+    template, stored context, language and columns with the same variables
+    ``notify`` renders with (needs an application context)."""
+    config = config if config is not None else current_app.config
+    n = notification
+    variables = {
+        "recipient_name": "",
+        "recipient_email": n.recipient_email,
+        "base_url": config["BASE_URL"].rstrip("/"),
+        "link_url": absolute_url(n.link, config) if n.link else None,
+        "in_inbox": n.recipient_user_id is not None,
+        "unsubscribe_url": _unsubscribe_url(n.recipient_user_id, n.unsubscribe_kind, config),
+        **(n.context or {}),
+    }
+    return render_email(n.template, variables, locale=n.locale)
+
+
+# Attributes ``render_stored`` reads: a row loaded without one of them is left alone.
+_RENDER_INPUTS = ("subject", "body_text", "body_html", "template", "context", "locale", "recipient_email", "link",
+                  "recipient_user_id", "unsubscribe_kind")
+RENDERED_LATE = "_procure_rendered_late"
+
+
+def _render_on_load(target: Notification, *_args) -> None:
+    """ORM ``load``/``refresh`` of a notification stored without its text:
+    the text is rendered into the loaded object (not marked changed, so no
+    flush writes it; the sender stores it, ``delivery._claim``). Every reader
+    (inbox, sender, admin pages, tests) thus sees the text. Outside an
+    application context, or when rendering fails (logged), the row stays
+    empty; the sender then fails it rather than send an empty email."""
+    from procure.notifications.delivery import CREDENTIAL_TEMPLATES
+
+    d = target.__dict__
+    if not all(k in d for k in _RENDER_INPUTS) or not is_unrendered(target) or not has_app_context():
+        return
+    if d["template"] in CREDENTIAL_TEMPLATES:
+        return
+    try:
+        subject, body_text, body_html = render_stored(target)
+    except Exception:
+        log.exception("notification %s: could not render template %r", d.get("id"), d["template"])
+        return
+    set_committed_value(target, "subject", subject)
+    set_committed_value(target, "body_text", body_text)
+    set_committed_value(target, "body_html", body_html)
+    setattr(target, RENDERED_LATE, True)
 
 
 # The values that differ between the recipients of one ``notify_many`` call.
@@ -499,10 +649,14 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
 
 
 def install_delivery_hooks() -> None:
-    """Deliver after commit, for every SQLAlchemy session. Idempotent."""
+    """Deliver after commit, for every SQLAlchemy session; render the rows
+    stored without their text when they are loaded. Idempotent."""
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_transaction_end", _after_transaction_end)
+    if not event.contains(Notification, "load", _render_on_load):
+        event.listen(Notification, "load", _render_on_load)
+        event.listen(Notification, "refresh", _render_on_load)
 
 
 def retry(session: Session, notification_id: int) -> bool:
