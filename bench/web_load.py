@@ -1,7 +1,7 @@
 """The measurement of record of the web pages (issue 7), side by side with yardsticks.
 
     PROCURE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench \\
-        python bench/web_load.py [--duration 5] [--rounds 2] [--workers 2]
+        python bench/web_load.py [--duration 5] [--rounds 2] [--workers 2] [--logged-in]
 
 In one run it:
 
@@ -375,6 +375,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn process workers (the issue measured 2)")
     parser.add_argument("--threads", type=int, default=0, help="gthread workers with N threads instead of sync")
     parser.add_argument("--only", default="", help="measure only pages whose label contains this")
+    parser.add_argument("--logged-in", action="store_true",
+                        help="measure only the logged-in pages (officer dashboard, catalog editor, review queue)")
     parser.add_argument("--soak", type=int, default=0,
                         help="only soak: SECONDS of load rotating over the public pages, then count worker crashes")
     args = parser.parse_args()
@@ -393,7 +395,7 @@ def main() -> int:
 
     app = create_app()
     data = scale_data(app)
-    page_list = [p for p in pages(data) if args.only in p[0]]
+    page_list = [p for p in pages(data) if args.only in p[0] and (p[2] or not args.logged_in)]
     if args.soak:
         return soak(env, page_list, args)
     queries = count_queries(app, page_list)

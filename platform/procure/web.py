@@ -90,9 +90,11 @@ def init_app(app: Flask) -> None:
     inputs.init_app(app)
     # Then cache hits of public pages for anonymous visitors, before the rate
     # limiter, the CSRF check and the user loader (procure.caching).
-    from procure import caching
+    from procure import caching, private_pages
 
     app.before_request(caching.serve_early)
+    # Then kept signed-in pages for remembered login sessions (procure.private_pages).
+    private_pages.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

@@ -22,6 +22,7 @@ from procure.catalog.models import Catalog, CatalogStatus, Category, Item
 from procure.extensions import db
 from procure.geo import queries as geo_queries
 from procure.geo.models import Division
+from procure.private_pages import private_page
 from procure.viewkit import act, found, submit
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -126,6 +127,7 @@ def _new_draft_form(county: Division) -> forms.NewDraftForm:
 
 @bp.route("/manage/catalogs")
 @login_required
+@private_page()
 def manage_index():
     counties = geo_queries.divisions_by_ids(db.session, policy.officer_county_ids(current_user))
     policy.require(bool(counties))
@@ -166,6 +168,7 @@ def manage_create_draft(code: str):
 
 @bp.route("/manage/catalogs/<int:catalog_id>")
 @login_required
+@private_page()
 def manage_catalog(catalog_id: int):
     """The catalog as a tree. Small catalogs show every item; large ones show
     levels 1 and 2 (``outline``), and ``?cat=ID`` shows one category's subtree."""

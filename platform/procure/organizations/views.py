@@ -25,6 +25,7 @@ from procure.geo import queries as geo_queries
 from procure.catalog import years
 from procure.organizations import credit_codes, forms, identity, queries, services
 from procure.organizations.models import ORG_TYPE_LABELS, PUBLIC_STATUSES, OrgStatus
+from procure.private_pages import private_page
 from procure.viewkit import act, flash_form_errors, found, show_error, submit
 
 bp = Blueprint("organizations", __name__)
@@ -533,6 +534,7 @@ def _reviewable(org_id: int):
 
 @bp.route("/manage/organizations")
 @login_required
+@private_page()
 def queue():
     policy.require(policy.can_view_review_queue(current_user))
     county_ids = policy.review_county_ids(current_user)
