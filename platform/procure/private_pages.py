@@ -206,7 +206,7 @@ def serve_early() -> Response | None:
     (``g._private_lookup``), before the user loader reads the database."""
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     spec = getattr(view, "private_spec", None)
-    if spec is None or request.method not in ("GET", "HEAD") or "_flashes" in session or not _enabled():
+    if spec is None or request.method not in ("GET", "HEAD") or not _enabled():
         return None
     token = _session_token()
     if token is None:
@@ -217,8 +217,12 @@ def serve_early() -> Response | None:
         return None  # the database confirms it (``private_page``)
     names = _names(spec, copy.user_id)
     values = _read(names)
+    if values is not None and None in values:
+        # Not started yet, or lost by the cache: start afresh (a new value), still
+        # before the user loader reads the database.
+        values = tuple(v if v is not None else caching.generation(n) for n, v in zip(names, values))
     g._private_lookup = _Lookup(token_hash, copy.user_id, names, values)
-    if values is None or None in values or copy.generations is None:
+    if values is None or copy.generations is None or "_flashes" in session:
         return None
     if _user_generations(names, values) != copy.generations:
         return None  # something of the user or of accounts changed: the database decides
@@ -262,7 +266,7 @@ def _serve(spec: PrivateSpec, render: Callable[[], object]):
     token = _session_token()
     user = current_user._get_current_object()
     if (
-        not _enabled() or token is None or request.method not in ("GET", "HEAD") or "_flashes" in session
+        not _enabled() or token is None or request.method not in ("GET", "HEAD")
         or not getattr(user, "is_authenticated", False) or not g.get("signed_in")
         or getattr(user, "login_token", None) != token
     ):
@@ -270,20 +274,17 @@ def _serve(spec: PrivateSpec, render: Callable[[], object]):
     token_hash = _token_hash(token)
     store = _store()
     locale, large_text = user.locale, bool(user.large_text)
-    if lookup is None or lookup.token_hash != token_hash or lookup.user_id != user.id or lookup.values is None \
-            or None in lookup.values:
-        # First sight of this session here (or a generation missing): remember
+    if lookup is None or lookup.token_hash != token_hash or lookup.user_id != user.id or lookup.values is None:
+        # First sight of this session here (or the cache unreachable): remember
         # it unconfirmed; the next request reads its generations first.
         store.remember(token_hash, _Session(user.id, None, locale, large_text, time.monotonic()))
-        if lookup is not None and lookup.values is not None:
-            for name, value in zip(lookup.names, lookup.values):
-                if value is None:
-                    caching.generation(name)  # start it: the next request can be confirmed
         return render()
     # The generations were read before the user loader confirmed the session
     # in the database: the session is valid under them.
     store.remember(token_hash, _Session(user.id, _user_generations(lookup.names, lookup.values), locale, large_text,
                                         time.monotonic()))
+    if "_flashes" in session:  # shown once, on this page only: not kept
+        return render()
     g._caching_render = True
     try:
         result = render()
