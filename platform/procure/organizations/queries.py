@@ -62,9 +62,11 @@ def public_list(session: Session, *, county_id: int | None = None) -> list[Organ
     return list(session.scalars(query.order_by(Organization.county_id, Organization.name)))
 
 
-def review_queue(session: Session, county_ids: set[int] | None, *, status: str | None = None) -> list[Organization]:
+def review_queue(session: Session, county_ids: set[int] | None, *, status: str | None = None,
+                 limit: int | None = None, offset: int = 0) -> list[Organization]:
     """Organizations of the given counties (None: all) in ``status``, or the
-    ones awaiting a decision when no status is given."""
+    ones awaiting a decision when no status is given; ``limit``/``offset``: one
+    page of them."""
     query = select(Organization)
     if county_ids is not None:
         query = query.where(Organization.county_id.in_(county_ids or {-1}))
@@ -79,16 +81,15 @@ def review_queue(session: Session, county_ids: set[int] | None, *, status: str |
         | Organization.flag_code_mismatch
         | Organization.flag_region_mismatch
     )
-    return list(
-        session.scalars(
-            query.order_by(
-                case((Organization.status == OrgStatus.PENDING, 0), else_=1),
-                case((flagged, 0), else_=1),
-                Organization.submitted_at,
-                Organization.id,
-            )
-        )
+    query = query.order_by(
+        case((Organization.status == OrgStatus.PENDING, 0), else_=1),
+        case((flagged, 0), else_=1),
+        Organization.submitted_at,
+        Organization.id,
     )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query))
 
 
 def status_counts(session: Session, county_ids: set[int] | None) -> dict[str, int]:
