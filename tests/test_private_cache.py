@@ -293,3 +293,24 @@ def test_kept_pages_of_one_process_follow_changes_made_in_another(app, app_ctx, 
     assert elsewhere.get("/manage/catalogs").status_code == 302
     with other.app_context():
         db.engine.dispose()
+
+
+def test_email_delivery_marks_raise_no_generation_reading_does(app, officer, session):
+    from procure.notifications.models import EmailStatus, Notification
+    from procure.timeutil import utcnow
+    from tests.notifications.helpers import notify_test
+
+    name = caching.user_generation_name(officer.id)
+    message = notify_test(session.get(User, officer.id))
+    session.commit()
+    generations = [caching.generation(name), caching.generation("accounts")]
+    message.email_status = EmailStatus.SENT  # one by one (ORM) ...
+    session.commit()
+    session.execute(update(Notification).where(Notification.id == message.id)
+                    .values(email_status=EmailStatus.SENT, last_error=None))  # ... or in bulk
+    session.commit()
+    assert [caching.generation(name), caching.generation("accounts")] == generations
+    message.read_at = utcnow()
+    session.commit()
+    assert caching.generation(name) > generations[0]
+    assert caching.generation("accounts") == generations[1]  # only that user's pages

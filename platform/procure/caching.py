@@ -333,11 +333,27 @@ def _changed_generations(obj, deleted: bool) -> set[str]:
     return {user_generation_name(user_id)} if user_id is not None else {"accounts"}
 
 
+def _shows_nothing_new(obj) -> bool:
+    """A changed notification whose unread state stayed (email delivery marks):
+    no signed-in page shows the change."""
+    from sqlalchemy import inspect
+
+    from procure.notifications.models import Notification
+
+    if not isinstance(obj, Notification):
+        return False
+    attrs = inspect(obj).attrs
+    return not any(attrs[name].history.has_changes() for name in _NOTIFICATION_SHOWN)
+
+
 def _mark_changes(session, flush_context) -> None:
-    # after_flush: new/dirty/deleted still show what this flush wrote.
+    # after_flush: new/dirty/deleted (and attribute histories) still show what this flush wrote.
     names = session.info.setdefault(_BUMP, set())
-    for obj in (*session.new, *session.dirty):
+    for obj in session.new:
         names |= _changed_generations(obj, False)
+    for obj in session.dirty:
+        if not _shows_nothing_new(obj):
+            names |= _changed_generations(obj, False)
     for obj in session.deleted:
         names |= _changed_generations(obj, True)
 
