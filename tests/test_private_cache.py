@@ -270,29 +270,52 @@ def test_a_page_holding_the_session_token_is_not_kept(app, officer):
         assert not private_pages._holds_session_token(f'<input value="{caching.CSRF_PLACEHOLDER}">')
 
 
-def test_kept_pages_of_one_process_follow_changes_made_in_another(app, app_ctx, officer, tmp_path):
-    """Two processes sharing the cache (here two apps on the same files): a
-    logout in one refuses the session's copies in the other at once."""
+@pytest.mark.parametrize("backend", ["filesystem", "redis"])
+def test_kept_pages_of_one_process_follow_changes_made_in_another(app, app_ctx, officer, tmp_path, backend):
+    """Two processes sharing the cache (here two apps on the same files, or the
+    same Redis): a logout in one refuses the session's copies in the other at
+    once, and an edit made in one is on the other's kept page at once."""
+    import os
+
     from procure import create_app
     from procure.extensions import limiter
 
+    url = app.config["CACHE_URL"] if backend == "filesystem" else os.environ.get("PROCURE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("PROCURE_TEST_REDIS_URL not set")
     saved = dict(vars(limiter))
     settings = {key: app.config[key] for key in ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EMAIL_DELIVERY",
-                                                 "SMTP_HOST", "SMTP_PORT", "CACHE_URL", "CACHE_DIR")}
+                                                 "SMTP_HOST", "SMTP_PORT")}
+    settings |= {"CACHE_URL": url, "CACHE_DIR": str(tmp_path / "cache")}
     try:
-        other = create_app({**settings, "INSTANCE_PATH": str(tmp_path / "other")})
+        one, other = (create_app({**settings, "INSTANCE_PATH": str(tmp_path / name)}) for name in ("one", "other"))
     finally:
         limiter.__dict__.clear()
         limiter.__dict__.update(saved)
-    other.test_client_class = type(app.test_client())
-    client = signed_in(app)
+    for each in (one, other):
+        each.test_client_class = type(app.test_client())
+    with one.app_context():
+        cache.clear()
+    draft = factories.catalog_with_items("371321", 2026, publish=False)
+    editor = f"/manage/catalogs/{draft.id}"
+    client = signed_in(one)
     elsewhere = other.test_client()
     elsewhere.set_cookie("session", client.get_cookie("session").value)
-    kept(elsewhere, "/manage/catalogs")
-    client.post("/account/logout", data={"csrf_token": csrf_token(client, "/manage/catalogs")})
-    assert elsewhere.get("/manage/catalogs").status_code == 302
-    with other.app_context():
-        db.engine.dispose()
+    try:
+        kept(elsewhere, editor)
+        leaf = db.session.query(Category).filter_by(catalog_id=draft.id, name="居家养老").one()
+        response = client.post(f"{editor}/categories/{leaf.id}/rename",
+                               data={"csrf_token": csrf_token(client, editor), "name": "居家养老另一进程"})
+        assert response.status_code == 302
+        assert "居家养老另一进程" in elsewhere.get(editor).get_data(as_text=True)
+        kept(elsewhere, editor)
+        client.post("/account/logout", data={"csrf_token": csrf_token(client, editor)})
+        assert elsewhere.get(editor).status_code == 302
+    finally:
+        for each in (one, other):
+            with each.app_context():
+                cache.clear()
+                db.engine.dispose()
 
 
 def test_email_delivery_marks_raise_no_generation_reading_does(app, officer, session):
