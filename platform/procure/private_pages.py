@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -83,27 +84,32 @@ class _Lookup:
 
 
 class _Store:
-    """This process's remembered login sessions and kept pages."""
+    """This process's remembered login sessions and kept pages (shared by the
+    threads of a threaded worker: changed under a lock)."""
 
     def __init__(self) -> None:
         self.sessions: OrderedDict[str, _Session] = OrderedDict()
         self.pages: OrderedDict[str, str] = OrderedDict()
+        self.lock = threading.Lock()
 
     def clear(self) -> None:
-        self.sessions.clear()
-        self.pages.clear()
+        with self.lock:
+            self.sessions.clear()
+            self.pages.clear()
 
     def remember(self, token_hash: str, copy: _Session) -> None:
-        self.sessions[token_hash] = copy
-        self.sessions.move_to_end(token_hash)
-        while len(self.sessions) > SESSIONS_MAX:
-            self.sessions.popitem(last=False)
+        with self.lock:
+            self.sessions[token_hash] = copy
+            self.sessions.move_to_end(token_hash)
+            while len(self.sessions) > SESSIONS_MAX:
+                self.sessions.popitem(last=False)
 
     def keep(self, key: str, body: str) -> None:
-        self.pages[key] = body
-        self.pages.move_to_end(key)
-        while len(self.pages) > PAGES_MAX:
-            self.pages.popitem(last=False)
+        with self.lock:
+            self.pages[key] = body
+            self.pages.move_to_end(key)
+            while len(self.pages) > PAGES_MAX:
+                self.pages.popitem(last=False)
 
 
 def _store() -> _Store:
@@ -228,17 +234,11 @@ def serve_early() -> Response | None:
         return None  # something of the user or of accounts changed: the database decides
     if time.monotonic() - copy.confirmed_at > SESSION_RECHECK_SECONDS or not _session_protection_passes():
         return None
-    key = _page_key(copy.user_id, _locale(copy.locale), copy.large_text, names, values)
-    store = _store()
-    body = store.pages.get(key)
+    body = _kept(_page_key(copy.user_id, _locale(copy.locale), copy.large_text, names, values))
     if body is None:
-        body = caching._get(key)
-        if not isinstance(body, str):
-            return None
-        store.keep(key, body)
+        return None
     g.signed_in = True  # for the response hooks: a private answer (no-store)
     g.user_locale = copy.locale
-    g.private_page_hit = True
     return Response(_fill_tokens(body), mimetype="text/html")
 
 
@@ -285,16 +285,31 @@ def _serve(spec: PrivateSpec, render: Callable[[], object]):
                                         time.monotonic()))
     if "_flashes" in session:  # shown once, on this page only: not kept
         return render()
+    key = _page_key(user.id, _locale(locale), large_text, lookup.names, lookup.values)
+    body = _kept(key)
+    if body is not None:  # kept under these generations (by another request of the user): still true
+        return _fill_tokens(body)
     g._caching_render = True
     try:
         result = render()
     finally:
         g._caching_render = False
     if isinstance(result, str) and "_flashes" not in session and not _holds_session_token(result):
-        key = _page_key(user.id, _locale(locale), large_text, lookup.names, lookup.values)
         store.keep(key, result)
         caching._set(key, result, timeout=PAGE_TIMEOUT)
     return _fill_tokens(result) if isinstance(result, str) else result
+
+
+def _kept(key: str) -> str | None:
+    """The kept page of ``key``: this process's copy, else the shared cache's."""
+    store = _store()
+    body = store.pages.get(key)
+    if body is None:
+        body = caching._get(key)
+        if not isinstance(body, str):
+            return None
+        store.keep(key, body)
+    return body
 
 
 def _fill_tokens(body: str) -> str:
