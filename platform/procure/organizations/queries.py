@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import Select, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from procure.accounts.models import ORG_ROLES, RoleAssignment
@@ -90,6 +90,18 @@ def review_queue(session: Session, county_ids: set[int] | None, *, status: str |
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def status_count_statements(county_ids: set[int] | None) -> dict[str, Select]:
+    """``status_counts`` as one SELECT of a number per status (to be read with
+    other counts in one statement)."""
+    statements = {}
+    for status in OrgStatus:
+        query = select(func.count()).select_from(Organization).where(Organization.status == status)
+        if county_ids is not None:
+            query = query.where(Organization.county_id.in_(county_ids or {-1}))
+        statements[str(status)] = query
+    return statements
 
 
 def status_counts(session: Session, county_ids: set[int] | None) -> dict[str, int]:
