@@ -268,14 +268,15 @@ def bump_generation(name: str) -> None:
     past a commit.)"""
     key = generation_key(name)
     old = _get(key) or 0
+    failure = None
     try:
         raised = cache.set(key, max(time.time_ns(), old + 1), timeout=_generation_timeout(name))
-    except Exception:  # noqa: BLE001 - said below
-        raised = False
+    except Exception as error:  # noqa: BLE001 - said below
+        raised, failure = False, error
     if raised is False:
         # Pages (and signed-in sessions, procure.private_pages) may be served as
         # before the change until it is raised again: say so loudly.
-        current_app.logger.error("page cache: raising the %s generation failed", name, exc_info=True)
+        current_app.logger.error("page cache: raising the %s generation failed", name, exc_info=failure)
         failed = current_app.extensions.get("procure_generation_failed")
         if failed is not None:
             failed()
