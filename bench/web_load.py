@@ -1,7 +1,7 @@
 """The measurement of record of the web pages (issue 7), side by side with yardsticks.
 
     PROCURE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench \\
-        python bench/web_load.py [--duration 5] [--rounds 2] [--workers 2]
+        python bench/web_load.py [--duration 5] [--rounds 2] [--workers 2] [--logged-in]
 
 In one run it:
 
@@ -18,7 +18,9 @@ In one run it:
    with the demo officer's session cookie;
 5. prints per page: req/s, p50, p99 (medians over the rounds), the ratio to hello
    and to the naive page, queries (rendered/cache hit when they differ) and size,
-   and the issue's targets.
+   and the issue's targets. Logged-in pages are kept per user
+   (procure.private_pages): wrk, one session reading one page, measures the
+   kept copy; ``--no-private-cache`` measures their rendering instead.
 
 Loopback only; bounded in time (about pages × rounds × duration seconds).
 ``--threads N`` runs the platform with gunicorn's threaded workers (gthread)
@@ -226,6 +228,7 @@ def _count_queries(app, page_list) -> dict[str, tuple[int, int]]:
         for label, path, private in page_list:
             client = officer if private else anonymous
             client.get(path)
+            client.get(path)  # a signed-in page: the first request confirms the session, the second keeps the page
             statements.clear()
             response = client.get(path)  # the page as most visitors get it (cache hit)
             hit = len(statements)
@@ -375,6 +378,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn process workers (the issue measured 2)")
     parser.add_argument("--threads", type=int, default=0, help="gthread workers with N threads instead of sync")
     parser.add_argument("--only", default="", help="measure only pages whose label contains this")
+    parser.add_argument("--no-private-cache", action="store_true",
+                        help="render the logged-in pages at every request (PROCURE_PRIVATE_PAGE_CACHE=0)")
+    parser.add_argument("--logged-in", action="store_true",
+                        help="measure only the logged-in pages (officer dashboard, catalog editor, review queue)")
     parser.add_argument("--soak", type=int, default=0,
                         help="only soak: SECONDS of load rotating over the public pages, then count worker crashes")
     args = parser.parse_args()
@@ -384,6 +391,8 @@ def main() -> int:
     url = os.environ.setdefault("PROCURE_DATABASE_URL", DEFAULT_DB)
     ensure_database(url)
     env = dict(os.environ, FLASK_APP="procure", PYTHONPATH=os.pathsep.join(map(str, [BENCH, ROOT / "platform", ROOT])))
+    if args.no_private_cache:
+        env["PROCURE_PRIVATE_PAGE_CACHE"] = os.environ["PROCURE_PRIVATE_PAGE_CACHE"] = "0"
     env.setdefault("PROCURE_INSTANCE_PATH", tempfile.mkdtemp(prefix="procure-bench-"))
     os.environ["PROCURE_INSTANCE_PATH"] = env["PROCURE_INSTANCE_PATH"]
     print("preparing data (first run: a few minutes) ...", flush=True)
@@ -393,7 +402,7 @@ def main() -> int:
 
     app = create_app()
     data = scale_data(app)
-    page_list = [p for p in pages(data) if args.only in p[0]]
+    page_list = [p for p in pages(data) if args.only in p[0] and (p[2] or not args.logged_in)]
     if args.soak:
         return soak(env, page_list, args)
     queries = count_queries(app, page_list)

@@ -478,6 +478,8 @@ MATRIX_ENTRIES = [
     Route("catalog.manage_catalog", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog),
     Route("catalog.manage_catalog", county_officer(), catalog_id=W.published_catalog, case="published"),
     Route("catalog.manage_add_category", county_officer(REDIRECT, denied=NOT_FOUND), catalog_id=W.draft_catalog),
+    Route("catalog.manage_category", county_officer(denied=NOT_FOUND), catalog_id=W.draft_catalog,
+          category_id=W.draft_category),
     Route("catalog.manage_rename_category", county_officer(REDIRECT, denied=NOT_FOUND), catalog_id=W.draft_catalog,
           category_id=W.draft_category),
     Route("catalog.manage_delete_category", county_officer(REDIRECT, denied=NOT_FOUND), catalog_id=W.draft_catalog,

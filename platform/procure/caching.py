@@ -74,7 +74,19 @@ GENERATIONS = {
     "catalogs": CATALOG_GENERATION,
     "tenders": "tender-generation",
     "organizations": "organization-generation",
+    # What the signed-in pages kept by procure.private_pages show besides those:
+    # any change of a catalog version (drafts included), its categories or items;
+    # of the working calendar; of accounts when the change cannot be tied to one
+    # user (bulk statements, divisions).
+    "catalog-edits": "catalog-edit-generation",
+    "workdays": "workday-generation",
+    "accounts": "account-generation",
 }
+# The generations public pages depend on: announced on CHANNEL when raised.
+PUBLIC_GENERATIONS = frozenset({"catalogs", "tenders", "organizations"})
+# "user:<id>": one user's account, roles, login sessions and unread messages.
+USER_PREFIX = "user:"
+USER_GENERATION_TIMEOUT = 30 * 24 * 3600  # a lost one is started afresh (a miss)
 _BUMP = "procure_bump_generations"
 # Redis channel on which every raised generation is announced (procure.caching._Local).
 CHANNEL = "procure:page-generations"
@@ -191,9 +203,9 @@ def init_app(app: Flask) -> None:
             "visitor_csrf_token": visitor_csrf_token,
         }
 
-    # Right after the hostile-input check (web.init_app calls this before the
-    # limiter and the login manager are set up): hits are served before their hooks.
-    app.before_request(serve_early)
+    # ``serve_early`` is registered by web.init_app, right after the hostile-input
+    # check and before the limiter and the login manager: hits are served before
+    # their hooks.
 
 
 def _get(key: str):
@@ -213,14 +225,32 @@ def _set(key: str, value, **kw) -> None:
         current_app.logger.warning("page cache: set failed", exc_info=True)
 
 
+def user_generation_name(user_id: int) -> str:
+    return f"{USER_PREFIX}{int(user_id)}"
+
+
+def generation_key(name: str) -> str:
+    """The cache key of the generation ``name`` (``GENERATIONS`` or ``user:<id>``)."""
+    key = GENERATIONS.get(name)
+    if key is not None:
+        return key
+    if name.startswith(USER_PREFIX) and name[len(USER_PREFIX):].isdigit():
+        return f"user-generation:{name[len(USER_PREFIX):]}"
+    raise ValueError(f"unknown generation {name!r}")
+
+
+def _generation_timeout(name: str) -> int:
+    return USER_GENERATION_TIMEOUT if name.startswith(USER_PREFIX) else 0
+
+
 def generation(name: str) -> int:
     """The current generation of ``name`` (nanoseconds since the epoch of the last
     change seen, or of the first request after the cache lost it)."""
-    key = GENERATIONS[name]
+    key = generation_key(name)
     value = _get(key)
     if value is None:
         try:
-            cache.add(key, time.time_ns(), timeout=0)
+            cache.add(key, time.time_ns(), timeout=_generation_timeout(name))
         except Exception:  # noqa: BLE001 - backend down: a fresh number, no hit possible
             current_app.logger.warning("page cache: add failed", exc_info=True)
         value = _get(key) or time.time_ns()
@@ -236,11 +266,22 @@ def bump_generation(name: str) -> None:
     process reading the cache afterwards gets new stamps. (Read after the commit,
     written as more than what was read: concurrent bumps never go backwards
     past a commit.)"""
-    key = GENERATIONS[name]
+    key = generation_key(name)
     old = _get(key) or 0
-    _set(key, max(time.time_ns(), old + 1), timeout=0)
+    failure = None
+    try:
+        raised = cache.set(key, max(time.time_ns(), old + 1), timeout=_generation_timeout(name))
+    except Exception as error:  # noqa: BLE001 - said below
+        raised, failure = False, error
+    if raised is False:
+        # Pages (and signed-in sessions, procure.private_pages) may be served as
+        # before the change until it is raised again: say so loudly.
+        current_app.logger.error("page cache: raising the %s generation failed", name, exc_info=failure)
+        failed = current_app.extensions.get("procure_generation_failed")
+        if failed is not None:
+            failed()
     local = _local()
-    if local is not None:
+    if local is not None and name in PUBLIC_GENERATIONS:
         local.generations.clear()
         try:
             local.client.publish(CHANNEL, name)
@@ -256,47 +297,153 @@ def generation_time(generation: int) -> datetime:
     return datetime.fromtimestamp(generation // 1_000_000_000, tz=timezone.utc)
 
 
-def _changed_generation(obj, deleted: bool) -> str | None:
-    """The generation a flushed object belongs to, if the public sees it."""
-    from procure.catalog.models import Catalog, CatalogStatus
+def _changed_generations(obj, deleted: bool) -> set[str]:
+    """The generations a flushed object belongs to: what the public sees of it,
+    and what signed-in pages show (procure.private_pages)."""
+    from procure.accounts.models import LoginSession, RoleAssignment, User
+    from procure.catalog.models import Catalog, CatalogStatus, Category, Item
+    from procure.geo.models import Division
+    from procure.notifications.models import Notification
     from procure.organizations.models import Organization
     from procure.tenders.models import Tender, TenderStatus
+    from procure.workdays.models import CalendarDay, CalendarYear
 
     if isinstance(obj, Catalog):
-        return "catalogs" if deleted or obj.status != CatalogStatus.DRAFT else None
+        return {"catalog-edits", "catalogs"} if deleted or obj.status != CatalogStatus.DRAFT else {"catalog-edits"}
+    if isinstance(obj, (Category, Item)):
+        return {"catalog-edits"}
     if isinstance(obj, Tender):
-        return "tenders" if deleted or obj.status != TenderStatus.DRAFT else None
+        return {"tenders"} if deleted or obj.status != TenderStatus.DRAFT else set()
     if isinstance(obj, Organization):
-        return "organizations"
-    return None
+        return {"organizations"}
+    if isinstance(obj, (CalendarYear, CalendarDay)):
+        return {"workdays"}
+    if isinstance(obj, Division):
+        return {"accounts"}
+    user_id = None
+    if isinstance(obj, User):
+        user_id = obj.id
+    elif isinstance(obj, (LoginSession, RoleAssignment)):
+        user_id = obj.user_id
+    elif isinstance(obj, Notification):
+        if obj.recipient_user_id is None:
+            return set()
+        user_id = obj.recipient_user_id
+    else:
+        return set()
+    return {user_generation_name(user_id)} if user_id is not None else {"accounts"}
+
+
+def _shows_nothing_new(obj) -> bool:
+    """A changed notification whose unread state stayed (email delivery marks):
+    no signed-in page shows the change."""
+    from sqlalchemy import inspect
+
+    from procure.notifications.models import Notification
+
+    if not isinstance(obj, Notification):
+        return False
+    attrs = inspect(obj).attrs
+    return not any(attrs[name].history.has_changes() for name in _NOTIFICATION_SHOWN)
 
 
 def _mark_changes(session, flush_context) -> None:
-    # after_flush: new/dirty/deleted still show what this flush wrote.
+    # after_flush: new/dirty/deleted (and attribute histories) still show what this flush wrote.
     names = session.info.setdefault(_BUMP, set())
-    for obj in (*session.new, *session.dirty):
-        name = _changed_generation(obj, False)
-        if name:
-            names.add(name)
+    for obj in session.new:
+        names |= _changed_generations(obj, False)
+    for obj in session.dirty:
+        if not _shows_nothing_new(obj):
+            names |= _changed_generations(obj, False)
     for obj in session.deleted:
-        name = _changed_generation(obj, True)
-        if name:
-            names.add(name)
+        names |= _changed_generations(obj, True)
+
+
+# Notification columns whose change a signed-in page shows (the unread count of
+# the site bar): a bulk update of others (email delivery) raises nothing.
+_NOTIFICATION_SHOWN = frozenset({"read_at", "recipient_user_id"})
+
+
+def _equal_values(where, column) -> set | None:
+    """The values ``column`` is required to equal by ``where`` (a top-level
+    ``AND`` of conditions, ``column == value`` or ``column IN (...)``), or None
+    when ``where`` does not restrict it so."""
+    from sqlalchemy.sql import operators
+    from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
+
+    if where is None:
+        return None
+    conditions = list(where.clauses) if isinstance(where, BooleanClauseList) and where.operator is operators.and_ \
+        else [where]
+    for condition in conditions:
+        if not isinstance(condition, BinaryExpression) or not condition.left.compare(column):
+            continue
+        right = condition.right
+        if not isinstance(right, BindParameter):
+            continue
+        value = right.effective_value
+        if condition.operator is operators.eq and value is not None:
+            return {value}
+        if condition.operator is operators.in_op and isinstance(value, (list, tuple, set)):
+            return set(value)
+    return None
+
+
+def _statement_user_ids(state, column) -> set | None:
+    """The users whose rows a bulk statement writes, when it says (None: unknown)."""
+    statement = state.statement
+    if state.is_insert:
+        rows = state.parameters
+        if rows is None or rows == {}:
+            values = getattr(statement, "_values", None) or {}
+            rows = [{getattr(k, "key", k): getattr(v, "effective_value", v) for k, v in values.items()}]
+        elif isinstance(rows, dict):
+            rows = [rows]
+        found = set()
+        for row in rows:
+            if not isinstance(row, dict) or column.key not in row:
+                return None
+            if row[column.key] is not None:  # a row of no user (an email to an address) shows nowhere
+                found.add(row[column.key])
+        return found
+    return _equal_values(statement.whereclause, column)
 
 
 def _mark_bulk_changes(state) -> None:
-    """``update(...)`` / ``delete(...)`` statements run through the session."""
-    if not (state.is_update or state.is_delete):
+    """``insert(...)`` / ``update(...)`` / ``delete(...)`` statements run through the session."""
+    if not (state.is_update or state.is_delete or state.is_insert):
         return
-    from procure.catalog.models import Catalog
+    from procure.accounts.models import LoginSession, RoleAssignment, User
+    from procure.catalog.models import Catalog, Category, Item
+    from procure.geo.models import Division
+    from procure.notifications.models import Notification
     from procure.organizations.models import Organization
     from procure.tenders.models import Tender
+    from procure.workdays.models import CalendarDay, CalendarYear
 
-    classes = {Catalog: "catalogs", Tender: "tenders", Organization: "organizations"}
+    classes = {
+        Catalog: ("catalogs", "catalog-edits"), Category: ("catalog-edits",), Item: ("catalog-edits",),
+        Tender: ("tenders",), Organization: ("organizations",), CalendarYear: ("workdays",),
+        CalendarDay: ("workdays",), Division: ("accounts",),
+    }
+    user_columns = {User: User.__table__.c.id, LoginSession: LoginSession.__table__.c.user_id,
+                    RoleAssignment: RoleAssignment.__table__.c.user_id,
+                    Notification: Notification.__table__.c.recipient_user_id}
+    names = state.session.info.setdefault(_BUMP, set())
     for mapper in state.all_mappers:
-        name = classes.get(mapper.class_)
-        if name:
-            state.session.info.setdefault(_BUMP, set()).add(name)
+        names.update(classes.get(mapper.class_, ()))
+        column = user_columns.get(mapper.class_)
+        if column is None:
+            continue
+        if mapper.class_ is Notification and state.is_update:
+            written = getattr(state.statement, "_values", None)
+            if written is not None and not {getattr(k, "key", k) for k in written} & _NOTIFICATION_SHOWN:
+                continue
+        user_ids = _statement_user_ids(state, column)
+        if user_ids is None:
+            names.add("accounts")
+        else:
+            names.update(user_generation_name(u) for u in user_ids)
 
 
 def _bump_after_commit(session) -> None:
@@ -327,6 +474,9 @@ def clear() -> None:
     local = _local()
     if local is not None:
         local.drop()
+    private = current_app.extensions.get("procure_private_pages")
+    if private is not None:
+        private.clear()
 
 
 def cacheable_request() -> bool:

@@ -323,6 +323,8 @@ def load(overrides: dict | None = None) -> dict:
         # Seconds a rendered page stays in the server-side cache (entries are keyed
         # by the catalog publication, so publishing never serves a stale page).
         "CACHE_PAGE_TIMEOUT": int(_env("CACHE_PAGE_TIMEOUT", "3600")),
+        # Officers' pages kept per user in the same cache (procure.private_pages).
+        "PRIVATE_PAGE_CACHE": _bool("PRIVATE_PAGE_CACHE", True),
         # Cache-Control max-age (seconds) of anonymous public pages: lists that
         # change (home, current catalog, search, directory: 0, revalidated at every
         # view, so a publication is seen at once) and published versions.

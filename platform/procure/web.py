@@ -90,9 +90,11 @@ def init_app(app: Flask) -> None:
     inputs.init_app(app)
     # Then cache hits of public pages for anonymous visitors, before the rate
     # limiter, the CSRF check and the user loader (procure.caching).
-    from procure import caching
+    from procure import caching, private_pages
 
     app.before_request(caching.serve_early)
+    # Then kept signed-in pages for remembered login sessions (procure.private_pages).
+    private_pages.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -167,6 +169,7 @@ def _init_templates(app: Flask) -> None:
 
     a11y.init_app(app)  # lang on Chinese data, form errors tied to their fields
     app.add_template_global(large_text)
+    app.add_template_global(UrlTemplate, "url_template")
 
     @app.template_filter("localtime")
     def localtime_filter(value, fmt="%Y-%m-%d %H:%M"):
@@ -180,6 +183,31 @@ def _init_templates(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
         }
+
+
+class UrlTemplate:
+    """``url_for(endpoint, **values)`` for many values of one integer argument,
+    built once: ``url_template('catalog.manage_edit_item', 'item_id',
+    catalog_id=3)(41)`` is ``url_for('catalog.manage_edit_item', catalog_id=3,
+    item_id=41)``. For pages that link every row of a long list (url_for costs
+    tens of microseconds a call)."""
+
+    SENTINEL = 2147480321  # an int the route's converter accepts, unlikely elsewhere in the URL
+
+    def __init__(self, endpoint: str, argument: str, **values):
+        from flask import url_for
+
+        self.endpoint, self.argument, self.values = endpoint, argument, values
+        parts = url_for(endpoint, **{**values, argument: self.SENTINEL}).split(str(self.SENTINEL))
+        self.parts = parts if len(parts) == 2 else None  # else: url_for at each call
+
+    def __call__(self, value: int) -> str:
+        value = int(value)
+        if self.parts is None:
+            from flask import url_for
+
+            return url_for(self.endpoint, **{**self.values, self.argument: value})
+        return f"{self.parts[0]}{value}{self.parts[1]}"
 
 
 def render_error(code: int, error, **context):

@@ -35,6 +35,7 @@ def catalog_requests(catalog) -> list[tuple[str, str, str, dict]]:
         ("catalog.manage_catalog", "GET", base, {}),
         ("catalog.manage_add_category", "POST", f"{base}/categories", {"name": "新目录"}),
         ("catalog.manage_add_category", "POST", f"{base}/categories", {"name": "新子目录", "parent_id": str(leaf.parent_id)}),
+        ("catalog.manage_category", "GET", f"{base}/categories/{leaf.id}", {}),
         ("catalog.manage_rename_category", "POST", f"{base}/categories/{leaf.id}/rename", {"name": "改名"}),
         ("catalog.manage_delete_category", "POST", f"{base}/categories/{leaf.id}/delete", {}),
         ("catalog.manage_add_item", "GET", f"{base}/categories/{leaf.id}/items/new", {}),
@@ -134,6 +135,7 @@ def test_own_officer_reaches_every_page(client, catalogs):
                 continue
             response = client.get(path)
             if status != "draft" and endpoint in {"catalog.manage_add_item", "catalog.manage_edit_item",
+                                                   "catalog.manage_category",
                                                    "catalog.manage_publish", "catalog.manage_delete_draft",
                                                    "catalog.manage_import"}:
                 assert response.status_code == 302, (status, endpoint)  # read-only: sent back with a message

@@ -153,7 +153,36 @@ def test_catalog_page_shows_tree_items_and_edit_controls(officer_client, draft):
         assert text in html
     assert f"/manage/catalogs/{draft.id}/publish" in html
     assert f"/manage/catalogs/{draft.id}/import" in html
-    assert "改名" in html and "添加服务事项" in html
+    assert "改名、添加或删除" in html and "添加服务事项" in html
+    leaf, target = category(draft.id, "居家养老"), item(draft.id, "居家养老上门服务")
+    assert f'href="/manage/catalogs/{draft.id}/categories/{leaf.id}"' in html
+    assert f'href="/manage/catalogs/{draft.id}/categories/{leaf.id}/items/new"' in html
+    assert f'href="/manage/catalogs/{draft.id}/items/{target.id}/edit"' in html
+
+
+def test_category_page_renames_adds_and_deletes(officer_client, draft):
+    """The forms of one category, on its own page; each posts with the session's token."""
+    parent = category(draft.id, "养老服务")
+    page = f"/manage/catalogs/{draft.id}/categories/{parent.id}"
+    html = officer_client.get(page).get_data(as_text=True)
+    base = f"/manage/catalogs/{draft.id}/categories"
+    for action in (f"{base}/{parent.id}/rename", base, f"{base}/{parent.id}/delete"):
+        assert f'action="{action}"' in html
+    assert html.count('name="csrf_token"') == 3 + 3  # its three forms and the site bar's
+    assert f'name="parent_id" value="{parent.id}"' in html and "添加三级目录" in html
+    token = csrf_token(officer_client, page)
+    response = officer_client.post(f"{base}/{parent.id}/rename", data={"csrf_token": token, "name": "养老助老服务"})
+    assert response.headers["Location"].endswith(f"#cat-{parent.id}")
+    assert "已改名为 养老助老服务" in flashed(officer_client, response)
+    leaf_page = officer_client.get(f"{base}/{category(draft.id, '居家养老').id}").get_data(as_text=True)
+    assert "添加服务事项" in leaf_page and "添加子目录" not in leaf_page
+
+
+def test_item_page_offers_its_deletion(officer_client, draft):
+    target = item(draft.id, "居家养老上门服务")
+    html = officer_client.get(f"/manage/catalogs/{draft.id}/items/{target.id}/edit").get_data(as_text=True)
+    assert f'action="/manage/catalogs/{draft.id}/items/{target.id}/delete"' in html
+    assert f"确认删除 {target.code} 居家养老上门服务" in html
 
 
 def test_add_categories_on_three_levels(officer_client, draft):

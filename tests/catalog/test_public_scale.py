@@ -131,6 +131,55 @@ def test_catalog_editor_costs_the_same_at_40_and_2000_items(client):
     same_queries(client, f"/manage/catalogs/{small.id}?cat={small_l2}", f"/manage/catalogs/{large.id}?cat={large_l2}")
     html = client.get(f"/manage/catalogs/{large.id}").get_data(as_text=True)
     assert "展开查看（20 个服务事项）" in html and "事项00001" not in html
+    small_leaf = db.session.scalar(db.select(Category.id).where(Category.catalog_id == small.id, Category.level == 3))
+    large_leaf = db.session.scalar(db.select(Category.id).where(Category.catalog_id == large.id, Category.level == 3))
+    same_queries(client, f"/manage/catalogs/{small.id}/categories/{small_leaf}",
+                 f"/manage/catalogs/{large.id}/categories/{large_leaf}")
+
+
+def test_catalog_editor_repeats_links_not_forms(client):
+    """Each category and item links to its own page (rename, add, delete; edit,
+    delete) instead of carrying a form per action: the page stays small."""
+    officer = factories.officer(email="editor@example.com")
+    login(client, officer.email, factories.PASSWORD)
+    draft = big_catalog(YINAN, 2027, 200, status=CatalogStatus.DRAFT)
+    html = client.get(f"/manage/catalogs/{draft.id}").get_data(as_text=True)
+    assert html.count("<form") == 4  # adding a level-1 category; the site bar's logout, text size, language
+    assert html.count('href="/manage/catalogs/%d/items/' % draft.id) == html.count('/edit"') == 200
+    assert html.count('/items/new"') == 200  # adding to each level-3 category
+    assert len(re.findall(r'href="/manage/catalogs/%d/categories/\d+"' % draft.id, html)) == 5 + 100 + 200
+    assert len(html) < 200 * 2000, len(html)  # with a form per action it was over 4,000 bytes an item
+
+
+def test_officer_dashboard_costs_the_same_for_one_county_and_several(client, session):
+    from procure.accounts import services as account_services
+    from procure.accounts.models import Role
+
+    officer = factories.officer(email="dashboard@example.com")
+    login(client, officer.email, factories.PASSWORD)
+    factories.catalog_with_items(YINAN, 2026, publish=False)
+    small = page_queries(client, "/manage/catalogs")
+    for code in ("370102", "370112", "370113"):
+        account_services.grant_role(session, session.merge(officer), Role.COUNTY_OFFICER, factories.county(code))
+        factories.catalog_with_items(code, 2025)
+        factories.catalog_with_items(code, 2026)
+        factories.catalog_with_items(code, 2026, publish=False)
+    session.commit()
+    large = page_queries(client, "/manage/catalogs")
+    assert len(small) == len(large) <= 4, f"{small}\n--\n{large}"
+    html = client.get("/manage/catalogs").get_data(as_text=True)
+    assert all(name in html for name in ("沂南县", "历下区", "历城区", "长清区"))
+
+
+def test_review_queue_costs_the_same_at_one_and_many_applications(client, session):
+    factories.officer(email="queue@example.com")
+    login(client, "queue@example.com", factories.PASSWORD)
+    factories.organization(status="pending", name="沂南县第一社工服务中心")
+    small = page_queries(client, "/manage/organizations")
+    for i in range(12):
+        factories.organization(status=("pending", "needs_info")[i % 2], name=f"沂南县社工服务中心{i:02d}")
+    large = page_queries(client, "/manage/organizations")
+    assert len(small) == len(large), f"{small}\n--\n{large}"
 
 
 def test_anonymous_catalog_pages_are_cacheable_and_versions_longer(client, app):

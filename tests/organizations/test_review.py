@@ -280,3 +280,21 @@ def test_changing_the_code_to_one_already_registered_is_refused(session, officer
     with pytest.raises(services.DuplicateCode) as info:
         services.update(session, second, data, actor=officer)
     assert info.value.organization.id == first.id
+
+
+def test_queue_is_paged_in_sql(app, client, officer, monkeypatch):
+    import re
+
+    monkeypatch.setitem(app.config, "WORK_LIST_PAGE_SIZE", 5)
+    for i in range(12):
+        factories.organization(status="pending", name=f"沂南县排队社工服务中心{i:02d}")
+    as_officer(client)
+    seen = []
+    for number in (1, 2, 3):
+        html = client.get(f"/manage/organizations?page={number}").get_data(as_text=True)
+        assert f"第 {number} / 3 页" in html
+        seen += re.findall(r"沂南县排队社工服务中心\d\d", html)
+    assert sorted(seen) == [f"沂南县排队社工服务中心{i:02d}" for i in range(12)]  # each once, none lost
+    last = client.get("/manage/organizations?page=99").get_data(as_text=True)  # past the end: the last page
+    assert "第 3 / 3 页" in last and len(re.findall(r"沂南县排队社工服务中心\d\d", last)) == 2
+    assert "第 1 / 1 页" not in client.get("/manage/organizations?status=verified").get_data(as_text=True)

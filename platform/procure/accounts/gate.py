@@ -91,7 +91,7 @@ def _session_ended(sender, user, **_extra) -> None:
 
     token = getattr(user, "login_token", None)
     if token:
-        act(lambda: services.end_session(db.session, token))
+        act(lambda: services.end_session(db.session, token, getattr(user, "id", None)))
 
 
 def init_app(app: Flask) -> None:

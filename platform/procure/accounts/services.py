@@ -167,13 +167,16 @@ def start_session(session: Session, user: User) -> str:
     return token
 
 
-def end_session(session: Session, token: str | None) -> None:
-    """Revoke the login session ``token`` (logout): every copy of its cookies dies."""
+def end_session(session: Session, token: str | None, user_id: int | None = None) -> None:
+    """Revoke the login session ``token`` (logout): every copy of its cookies dies.
+    ``user_id``: whose session it is (the page cache then forgets only that
+    user's pages, procure.caching)."""
     if not token:
         return
+    owner = [LoginSession.user_id == user_id] if user_id is not None else []
     session.execute(
         update(LoginSession)
-        .where(LoginSession.token_hash == hash_login_token(token), LoginSession.revoked_at.is_(None))
+        .where(LoginSession.token_hash == hash_login_token(token), LoginSession.revoked_at.is_(None), *owner)
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )

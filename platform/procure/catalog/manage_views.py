@@ -22,6 +22,7 @@ from procure.catalog.models import Catalog, CatalogStatus, Category, Item
 from procure.extensions import db
 from procure.geo import queries as geo_queries
 from procure.geo.models import Division
+from procure.private_pages import private_page
 from procure.viewkit import act, found, submit
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,9 +31,9 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 # --- loading and authorizing ------------------------------------------------------
 
 
-def _manageable_catalog(catalog_id: int) -> Catalog:
+def _manageable_catalog(catalog_id: int, *, with_based_on: bool = False) -> Catalog:
     """The catalog, if the user may manage it (404 for hidden drafts, else 403)."""
-    catalog = found(queries.get_catalog(db.session, catalog_id))
+    catalog = found(queries.get_catalog(db.session, catalog_id, with_based_on=with_based_on))
     policy.require(policy.can_manage_county_catalog(current_user, catalog.county_id), hide=not catalog.is_public)
     return catalog
 
@@ -62,10 +63,12 @@ def _item_of(catalog: Catalog, item_id: int) -> Item:
 # --- where to go back to ---------------------------------------------------------------
 
 
-def _large(catalog: Catalog) -> bool:
+def _large(catalog: Catalog, item_total: int | None = None) -> bool:
     """A large catalog is shown as an outline (levels 1 and 2); the officer opens
     one level-2 category at a time to see and edit its items."""
-    return queries.item_total(db.session, catalog) > current_app.config["CATALOG_TREE_INLINE_ITEMS"]
+    if item_total is None:
+        item_total = queries.item_total(db.session, catalog)
+    return item_total > current_app.config["CATALOG_TREE_INLINE_ITEMS"]
 
 
 def _focus_of(category: Category | None) -> int | None:
@@ -118,25 +121,35 @@ def catalog_change_value(value) -> str:
 # --- catalogs ----------------------------------------------------------------------------
 
 
-def _new_draft_form(county: Division) -> forms.NewDraftForm:
-    return forms.NewDraftForm(
-        prefix=f"county{county.id}", published=queries.published_versions(db.session, county.id)
-    )
+def _new_draft_form(county: Division, published: list[Catalog] | None = None) -> forms.NewDraftForm:
+    if published is None:
+        published = queries.published_versions(db.session, county.id)
+    return forms.NewDraftForm(prefix=f"county{county.id}", published=published)
 
 
 @bp.route("/manage/catalogs")
 @login_required
+@private_page()
 def manage_index():
+    """The officer's counties, each with its versions: three statements (the
+    counties, the versions with their item numbers, the site bar's counts)
+    whatever the number of counties and versions."""
     counties = geo_queries.divisions_by_ids(db.session, policy.officer_county_ids(current_user))
     policy.require(bool(counties))
     this_year = str(years.this_year())
+    by_county: dict[int, list[Catalog]] = {county.id: [] for county in counties}
+    totals = {}
+    for catalog, n in queries.catalogs_of_counties(db.session, by_county):
+        by_county[catalog.county_id].append(catalog)
+        totals[catalog.id] = n
     sections = []
     for county in counties:
-        form = _new_draft_form(county)
+        catalogs = by_county[county.id]
+        # Newest year first, as queries.published_versions.
+        form = _new_draft_form(county, [c for c in catalogs if c.status == CatalogStatus.PUBLISHED])
         if form.year.data is None:
             form.year.data = this_year
-        sections.append((county, queries.catalogs_of_county(db.session, county.id), form))
-    totals = queries.item_totals(db.session, [c.id for _county, catalogs, _form in sections for c in catalogs])
+        sections.append((county, catalogs, form))
     return render_template("catalog/manage_index.html", sections=sections, totals=totals)
 
 
@@ -166,11 +179,13 @@ def manage_create_draft(code: str):
 
 @bp.route("/manage/catalogs/<int:catalog_id>")
 @login_required
+@private_page()
 def manage_catalog(catalog_id: int):
     """The catalog as a tree. Small catalogs show every item; large ones show
     levels 1 and 2 (``outline``), and ``?cat=ID`` shows one category's subtree."""
-    catalog = _manageable_catalog(catalog_id)
-    large = _large(catalog)
+    catalog = _manageable_catalog(catalog_id, with_based_on=True)
+    counts, item_total = queries.category_counts(db.session, catalog)
+    large = _large(catalog, item_total)
     focus = None
     if request.args.get("cat"):
         cat = inputs.int_arg("cat")
@@ -191,10 +206,10 @@ def manage_catalog(catalog_id: int):
         mode=mode,
         focus=focus,
         ancestors=focus.path[:-1] if focus is not None else [],
-        counts=queries.item_counts(db.session, catalog),
+        counts=counts,
         editable=policy.can_edit_catalog(current_user, catalog),
-        item_total=queries.item_total(db.session, catalog),
-        based_on=queries.get_catalog(db.session, catalog.based_on_id) if catalog.based_on_id else None,
+        item_total=item_total,
+        based_on=catalog.based_on,
         describe_types=forms.describe_types,
     )
 
@@ -224,6 +239,27 @@ def manage_add_category(catalog_id: int):
     if done:
         return _to_catalog(catalog, f"cat-{done.value.id}", _focus_of(done.value))
     return _to_catalog(catalog, f"cat-{parent.id}" if parent else None, _focus_of(parent))
+
+
+@bp.route("/manage/catalogs/<int:catalog_id>/categories/<int:category_id>")
+@login_required
+def manage_category(catalog_id: int, category_id: int):
+    """A category's own page: rename it, add a subcategory (or an item), delete
+    it (the catalog page links here once per category instead of repeating
+    these forms for every one)."""
+    catalog, refusal = _editable_catalog(catalog_id)
+    category = _category_of(catalog, category_id)
+    if refusal:
+        return refusal
+    counts, item_total = queries.category_counts(db.session, catalog)
+    return render_template(
+        "catalog/manage_category.html",
+        catalog=catalog,
+        category=category,
+        ancestors=category.path[:-1],
+        focus=_focus_of(category) if _large(catalog, item_total) else None,
+        item_count=counts.get(category.id, 0),
+    )
 
 
 @bp.route("/manage/catalogs/<int:catalog_id>/categories/<int:category_id>/rename", methods=["POST"])

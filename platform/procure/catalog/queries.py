@@ -387,26 +387,38 @@ def catalogs_of_county(session: Session, county_id: int) -> list[Catalog]:
     )
 
 
-def get_catalog(session: Session, catalog_id: int) -> Catalog | None:
-    return session.get(Catalog, catalog_id)
+def get_catalog(session: Session, catalog_id: int, *, with_based_on: bool = False) -> Catalog | None:
+    """The catalog with its county; ``with_based_on``: and the version it was
+    copied from (with its county), in the same statement."""
+    if not with_based_on:
+        return session.get(Catalog, catalog_id)
+    return session.scalar(select(Catalog).where(Catalog.id == catalog_id).options(joinedload(Catalog.based_on)))
 
 
 def item_counts(session: Session, catalog: Catalog) -> dict[int, int]:
     """Number of items under each category (recursively), keyed by category id."""
-    categories = session.execute(
-        select(Category.id, Category.parent_id).where(Category.catalog_id == catalog.id)
+    return category_counts(session, catalog)[0]
+
+
+def category_counts(session: Session, catalog: Catalog) -> tuple[dict[int, int], int]:
+    """Number of items under each category (recursively), keyed by category id,
+    and of the whole catalog: one statement."""
+    rows = session.execute(
+        select(Category.id, Category.parent_id, func.count(Item.id))
+        .outerjoin(Item, Item.category_id == Category.id)
+        .where(Category.catalog_id == catalog.id)
+        .group_by(Category.id, Category.parent_id)
     ).all()
-    parent_of = dict(categories)
+    parent_of = {category_id: parent_id for category_id, parent_id, _n in rows}
     counts = dict.fromkeys(parent_of, 0)
-    direct = session.execute(
-        select(Item.category_id, func.count()).where(Item.catalog_id == catalog.id).group_by(Item.category_id)
-    ).all()
-    for category_id, n in direct:
+    total = 0
+    for category_id, _parent, n in rows:
+        total += n
         node = category_id
-        while node is not None:
+        while node is not None and n:
             counts[node] += n
             node = parent_of.get(node)
-    return counts
+    return counts, total
 
 
 def _like_escape(text: str) -> str:
@@ -456,6 +468,25 @@ def one_version_per_year(history: list[Catalog]) -> list[Catalog]:
         else:
             years.setdefault(version.year, version)
     return sorted(years.values(), key=lambda c: -c.year)
+
+
+def catalogs_of_counties(session: Session, county_ids) -> list[tuple[Catalog, int]]:
+    """Every version of these counties, drafts included (officers only), newest
+    first within each county, each with the version it was copied from and its
+    number of items: one statement, however many counties and versions."""
+    county_ids = list(county_ids)
+    if not county_ids:
+        return []
+    total = select(func.count(Item.id)).where(Item.catalog_id == Catalog.id).correlate(Catalog).scalar_subquery()
+    return [
+        (catalog, n)
+        for catalog, n in session.execute(
+            select(Catalog, total.label("items"))
+            .where(Catalog.county_id.in_(county_ids))
+            .options(joinedload(Catalog.based_on))
+            .order_by(Catalog.county_id, Catalog.year.desc(), Catalog.version.desc())
+        ).unique()
+    ]
 
 
 def item_totals(session: Session, catalog_ids: list[int]) -> dict[int, int]:

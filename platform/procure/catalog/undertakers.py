@@ -9,9 +9,11 @@ gives ``(t, n, [])``.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from procure.catalog.models import UndertakerType
@@ -164,6 +166,15 @@ def format_cell(types, notes: dict[str, str] | None = None) -> str:
 def describe(types, notes: dict[str, str] | None = None) -> str:
     """Display text in the UI language: ``社会组织、企业（律师事务所）``."""
     notes = notes or {}
+    return _describe(str(get_locale()), tuple(types),
+                     tuple(sorted((str(k), str(v)) for k, v in notes.items() if isinstance(v, str))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _describe(locale: str, types: tuple, notes: tuple) -> str:
+    """``describe`` in ``locale`` (the current one: the key of the memo; a page
+    describes the same few combinations of types many times)."""
+    notes = dict(notes)
     parts = []
     for value in sorted(set(types), key=lambda v: ORDER.index(v) if v in ORDER else len(ORDER)):
         label = str(LABELS.get(value, value))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import Select, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from procure.accounts.models import ORG_ROLES, RoleAssignment
@@ -62,9 +62,11 @@ def public_list(session: Session, *, county_id: int | None = None) -> list[Organ
     return list(session.scalars(query.order_by(Organization.county_id, Organization.name)))
 
 
-def review_queue(session: Session, county_ids: set[int] | None, *, status: str | None = None) -> list[Organization]:
+def review_queue(session: Session, county_ids: set[int] | None, *, status: str | None = None,
+                 limit: int | None = None, offset: int = 0) -> list[Organization]:
     """Organizations of the given counties (None: all) in ``status``, or the
-    ones awaiting a decision when no status is given."""
+    ones awaiting a decision when no status is given; ``limit``/``offset``: one
+    page of them."""
     query = select(Organization)
     if county_ids is not None:
         query = query.where(Organization.county_id.in_(county_ids or {-1}))
@@ -79,16 +81,27 @@ def review_queue(session: Session, county_ids: set[int] | None, *, status: str |
         | Organization.flag_code_mismatch
         | Organization.flag_region_mismatch
     )
-    return list(
-        session.scalars(
-            query.order_by(
-                case((Organization.status == OrgStatus.PENDING, 0), else_=1),
-                case((flagged, 0), else_=1),
-                Organization.submitted_at,
-                Organization.id,
-            )
-        )
+    query = query.order_by(
+        case((Organization.status == OrgStatus.PENDING, 0), else_=1),
+        case((flagged, 0), else_=1),
+        Organization.submitted_at,
+        Organization.id,
     )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def status_count_statements(county_ids: set[int] | None) -> dict[str, Select]:
+    """``status_counts`` as one SELECT of a number per status (to be read with
+    other counts in one statement)."""
+    statements = {}
+    for status in OrgStatus:
+        query = select(func.count()).select_from(Organization).where(Organization.status == status)
+        if county_ids is not None:
+            query = query.where(Organization.county_id.in_(county_ids or {-1}))
+        statements[str(status)] = query
+    return statements
 
 
 def status_counts(session: Session, county_ids: set[int] | None) -> dict[str, int]:

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from flask_limiter import RequestLimit
 
-from procure import caching, policy
+from procure import caching, paging, policy
 from procure.accounts import queries as account_queries
 from procure.errors import DomainError
 from procure.extensions import db, limiter
@@ -25,6 +25,7 @@ from procure.geo import queries as geo_queries
 from procure.catalog import years
 from procure.organizations import credit_codes, forms, identity, queries, services
 from procure.organizations.models import ORG_TYPE_LABELS, PUBLIC_STATUSES, OrgStatus
+from procure.private_pages import private_page
 from procure.viewkit import act, flash_form_errors, found, show_error, submit
 
 bp = Blueprint("organizations", __name__)
@@ -533,18 +534,33 @@ def _reviewable(org_id: int):
 
 @bp.route("/manage/organizations")
 @login_required
+@private_page()
 def queue():
     policy.require(policy.can_view_review_queue(current_user))
     county_ids = policy.review_county_ids(current_user)
     status = request.args.get("status") or None
     if status is not None and status not in {s.value for s in OrgStatus}:
         status = None
-    organizations = queries.review_queue(db.session, county_ids, status=status)
+    # The counts per status, read with the site bar's in one statement.
+    from procure.site.landing import navbar_counts
+
+    found = navbar_counts(current_user, extra={f"status:{name}": statement for name, statement
+                                                in queries.status_count_statements(county_ids).items()})
+    counts = {name.removeprefix("status:"): n for name, n in found.items() if name.startswith("status:") and n}
+    # One page of the list; its length is known from the counts (no count(*) of its own).
+    total = counts.get(status, 0) if status else sum(counts.get(str(s), 0) for s in queries.REVIEW_STATUSES)
+    per_page = current_app.config["WORK_LIST_PAGE_SIZE"]
+    page = paging.Page(items=[], total=total, number=1, per_page=per_page)
+    page.number = min(paging.page_number(request.args), page.pages)
+    page.items = queries.review_queue(db.session, county_ids, status=status, limit=per_page,
+                                      offset=(page.number - 1) * per_page)
     return render_template(
         "organizations/queue.html",
-        organizations=organizations,
+        organizations=page.items,
+        page=page,
+        page_url=lambda number: url_for("organizations.queue", status=status, page=number),
         status=status,
-        counts=queries.status_counts(db.session, county_ids),
+        counts=counts,
         statuses=list(OrgStatus),
     )
 

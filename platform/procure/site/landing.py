@@ -33,18 +33,20 @@ def officer_work(user) -> dict[str, int]:
     return {k: counts[k] for k in ("applications", "drafts") if k in counts}
 
 
-def navbar_counts(user) -> dict[str, int]:
+def navbar_counts(user, extra: dict | None = None) -> dict[str, int]:
     """The badges of the navbar, in one statement, once per request (the navbar
     is drawn after the view's changes): the user's unread messages and, for a
-    county officer, the applications waiting and the unpublished drafts."""
+    county officer, the applications waiting and the unpublished drafts.
+    ``extra``: more counts a view needs (name -> SELECT of one number), read in
+    the same statement (a view that reads nothing after them)."""
     from flask import g
 
     from procure.notifications import queries as notification_queries
 
     memo = g.get("_navbar_counts")
-    if memo is not None and memo[0] == user.id:
+    if memo is not None and memo[0] == user.id and all(name in memo[1] for name in extra or ()):
         return memo[1]
-    columns = {"unread": notification_queries.unread_count_statement(user.id)}
+    columns = {**(extra or {}), "unread": notification_queries.unread_count_statement(user.id)}
     county_ids = policy.officer_county_ids(user)
     if county_ids:
         columns["applications"] = org_queries.waiting_count_statement(county_ids)
