@@ -211,6 +211,20 @@ def test_a_new_message_is_counted_on_the_kept_pages_at_once(app, officer, sessio
     assert 'data-testid="inbox-unread"' not in client.get("/manage/catalogs").get_data(as_text=True)
 
 
+def test_a_message_written_by_a_table_statement_is_counted_at_once(app, officer, session):
+    """``notify_users`` (the bid receipts) inserts into the table itself, with
+    no ORM mapper in the statement: the recipient's generation is raised all the same."""
+    from procure.notifications.services import Recipient, notify_users
+
+    client = signed_in(app)
+    assert 'data-testid="inbox-unread"' not in kept(client, "/manage/catalogs")
+    user = session.get(User, officer.id)
+    notify_users(session, template="test_message", context={"title": "表里写的", "message": "内容"},
+                 recipients=[("table-insert:1", Recipient(user_id=user.id, email=user.email, name=user.name))])
+    session.commit()
+    assert re.search(r'data-testid="inbox-unread">1<', client.get("/manage/catalogs").get_data(as_text=True))
+
+
 def test_kept_pages_follow_the_language(app, officer):
     client = signed_in(app)
     assert '<html lang="zh-CN"' in kept(client, "/manage/organizations")

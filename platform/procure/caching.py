@@ -430,12 +430,18 @@ def _mark_bulk_changes(state) -> None:
                     RoleAssignment: RoleAssignment.__table__.c.user_id,
                     Notification: Notification.__table__.c.recipient_user_id}
     names = state.session.info.setdefault(_BUMP, set())
-    for mapper in state.all_mappers:
-        names.update(classes.get(mapper.class_, ()))
-        column = user_columns.get(mapper.class_)
+    written = [mapper.class_ for mapper in state.all_mappers]
+    if not written:
+        # A statement on the table itself (``insert(Notification.__table__)``,
+        # as notifications.notify_users writes): no mapper, the same rows.
+        table = getattr(state.statement, "table", None)
+        written = [cls for cls in (*classes, *user_columns) if cls.__table__ is table]
+    for class_ in written:
+        names.update(classes.get(class_, ()))
+        column = user_columns.get(class_)
         if column is None:
             continue
-        if mapper.class_ is Notification and state.is_update:
+        if class_ is Notification and state.is_update:
             written = getattr(state.statement, "_values", None)
             if written is not None and not {getattr(k, "key", k) for k in written} & _NOTIFICATION_SHOWN:
                 continue
