@@ -10,11 +10,13 @@
 """
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
 from markupsafe import Markup, escape
+
+from procure.localememo import per_locale
 
 DATA_LANG = "zh-CN"  # the language of the platform's data
 
@@ -22,21 +24,7 @@ DATA_LANG = "zh-CN"  # the language of the platform's data
 def _page_is_chinese() -> bool:
     """The page's language is Chinese; found once per request and locale (a page
     marks hundreds of values with ``zh``)."""
-    try:
-        ctx = g._flask_babel
-        memo = ctx.procure_page_zh
-        if memo[0] is ctx.babel_locale:
-            return memo[1]
-    except (AttributeError, RuntimeError):  # first look-up, or no app context
-        pass
-    chinese = str(get_locale()).startswith("zh")
-    try:
-        ctx = g._flask_babel
-        if ctx.babel_locale is not None:
-            ctx.procure_page_zh = (ctx.babel_locale, chinese)
-    except (AttributeError, RuntimeError):
-        pass
-    return chinese
+    return per_locale("procure_page_zh", lambda: str(get_locale()).startswith("zh"))
 
 
 def zh_lang() -> Markup:

@@ -10,6 +10,7 @@ from flask_babel import get_locale, get_translations
 from procure import timeutil
 from procure.config import PROJECT_ROOT
 from procure.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from procure.localememo import per_locale
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +49,9 @@ def _init_events() -> None:
 
 def _request_translations():
     """Flask-Babel's translations of this request's locale, found once per request
-    and locale (``force_locale`` and ``refresh`` give a new locale object, hence a
-    new look-up): a page with a thousand labels (the catalog editor) no longer
+    and locale: a page with a thousand labels (the catalog editor) no longer
     runs Flask-Babel's locale and domain resolution a thousand times."""
-    try:
-        ctx = g._flask_babel
-        memo = ctx.procure_translations
-        if memo[0] is ctx.babel_locale:
-            return memo[1]
-    except (AttributeError, RuntimeError):  # first look-up, or no app context
-        pass
-    translations = get_translations()
-    try:
-        ctx = g._flask_babel
-        locale = ctx.babel_locale
-    except (AttributeError, RuntimeError):
-        return translations
-    if locale is not None:
-        ctx.procure_translations = (locale, translations)
-    return translations
+    return per_locale("procure_translations", get_translations)
 
 
 def _install_template_gettext(app: Flask) -> None:
