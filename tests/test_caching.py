@@ -322,6 +322,47 @@ def test_each_process_keeps_pages_and_follows_announced_publications(app, app_ct
         cache.clear()
 
 
+def test_on_files_each_process_keeps_its_pages_and_sees_another_s_publication_at_once(app, app_ctx, tmp_path,
+                                                                                       monkeypatch):
+    """make run's file cache: a process reads only the generations (small files)
+    for a page it holds under them, never the page's file again; a publication
+    by another process (its generation raised in the shared files) is seen at once."""
+    from procure import create_app
+    from procure.extensions import limiter
+
+    saved = dict(vars(limiter))
+    settings = {key: app.config[key] for key in ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EMAIL_DELIVERY",
+                                                 "SMTP_HOST", "SMTP_PORT")}
+    shared = str(tmp_path / "cache")
+    try:
+        publisher = create_app({**settings, "CACHE_URL": "filesystem", "CACHE_DIR": shared,
+                                "INSTANCE_PATH": str(tmp_path / "a")})
+        reader = create_app({**settings, "CACHE_URL": "filesystem", "CACHE_DIR": shared,
+                             "INSTANCE_PATH": str(tmp_path / "b")})
+    finally:
+        limiter.__dict__.clear()
+        limiter.__dict__.update(saved)
+    factories.catalog_with_items("371321", 2026)
+    visitor = reader.test_client()
+    first = visitor.get("/")
+    assert "沂南县" in first.get_data(as_text=True) and "历城区" not in first.get_data(as_text=True)
+    assert visitor.get("/").headers["ETag"] == first.headers["ETag"]  # kept in the files and in the reader
+
+    reads = []
+    real_get, real_get_many = cache.get, cache.get_many
+    monkeypatch.setattr(cache, "get", lambda key: reads.append(key) or real_get(key))
+    monkeypatch.setattr(cache, "get_many", lambda *keys: reads.extend(keys) or real_get_many(*keys))
+    again = visitor.get("/")
+    assert again.status_code == 200 and again.get_data() == first.get_data()
+    assert reads and all(key in caching.GENERATIONS.values() for key in reads)  # no page file read
+
+    factories.catalog_with_items("370112", 2026)  # published (in another process) ...
+    with publisher.app_context():
+        caching.bump_generation("catalogs")  # ... which raises the generation in the shared files
+    fresh = visitor.get("/")
+    assert "历城区" in fresh.get_data(as_text=True) and fresh.headers["ETag"] != first.headers["ETag"]
+
+
 def test_a_published_or_cancelled_tender_is_on_the_cached_pages_at_once(client, session):
     from procure.tenders import services as tender_services
     from procure.timeutil import utcnow

@@ -42,6 +42,7 @@ import functools
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -170,6 +171,33 @@ class _Local:
             self.pages.popitem(last=False)
 
 
+class _PageCopies:
+    """Per-process copies of recently served pages on the file backend, each
+    used only when its stamp equals the generations just read from the shared
+    files (so a publication by any process is seen at once)."""
+
+    def __init__(self, max_pages: int = LOCAL_PAGES_MAX):
+        self.max_pages = max_pages
+        self.pid = os.getpid()
+        self.pages: OrderedDict[str, tuple] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str, stamp: tuple) -> tuple | None:
+        if self.pid != os.getpid():  # inherited through fork(): start empty
+            with self.lock:
+                self.pages.clear()
+                self.pid = os.getpid()
+        entry = self.pages.get(key)
+        return entry if entry is not None and entry[0] == stamp else None
+
+    def keep(self, key: str, entry: tuple) -> None:
+        with self.lock:
+            self.pages[key] = entry
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.max_pages:
+                self.pages.popitem(last=False)
+
+
 def _local() -> _Local | None:
     return current_app.extensions.get("procure_local_pages")
 
@@ -189,6 +217,9 @@ def init_app(app: Flask) -> None:
         raise ValueError(f"PROCURE_CACHE_URL: unsupported value {url!r} (redis://…, filesystem, simple, null)")
     cache.init_app(app, config=settings)
     app.extensions.pop("procure_local_pages", None)
+    app.extensions.pop("procure_file_page_copies", None)
+    if settings["CACHE_TYPE"] == "FileSystemCache" and app.config.get("CACHE_LOCAL_PAGES", True):
+        app.extensions["procure_file_page_copies"] = _PageCopies()
     if settings["CACHE_TYPE"] == "RedisCache" and app.config.get("CACHE_LOCAL_PAGES", True):
         client = getattr(app.extensions["cache"][cache], "_write_client", None)
         if client is not None and hasattr(client, "pubsub"):
@@ -581,6 +612,11 @@ def _lookup(spec: PageSpec, *, create: bool) -> _Lookup:
             stamp = (tuple(known), this_year(), minute)
             if entry[0] == stamp:
                 return _Lookup(key, stamp, dict(zip(names, known)), entry)
+    copies = current_app.extensions.get("procure_file_page_copies")
+    if copies is not None:
+        found_copy = _lookup_copy(copies, key, names, cache_keys, minute)
+        if found_copy is not None:
+            return found_copy
     try:
         values = cache.get_many(key, *cache_keys)
     except Exception:  # noqa: BLE001 - any backend failure is a miss
@@ -599,6 +635,32 @@ def _lookup(spec: PageSpec, *, create: bool) -> _Lookup:
     stamp = (tuple(found[n] for n in names), this_year(), minute)
     if trusted and entry is not None and entry[0] == stamp:
         local.keep_page(key, entry)
+    return _Lookup(key, stamp, found, entry)
+
+
+def _lookup_copy(copies: _PageCopies, key: str, names, cache_keys, minute) -> _Lookup | None:
+    """On the file backend: the generations are read (small files) at every
+    request, and a page this process already holds under exactly these
+    generations is served from its copy instead of reading and unpickling the
+    page's file again. None: no copy or a generation missing (the usual way)."""
+    from procure.catalog.years import this_year
+
+    try:
+        values = cache.get_many(*cache_keys)
+    except Exception:  # noqa: BLE001 - the usual way says it
+        return None
+    if any(v is None for v in values):
+        return None
+    stamp = (tuple(values), this_year(), minute)
+    found = dict(zip(names, values))
+    entry = copies.get(key, stamp)
+    if entry is None:
+        try:
+            entry = cache.get(key)
+        except Exception:  # noqa: BLE001
+            return None
+        if entry is not None and entry[0] == stamp:
+            copies.keep(key, entry)
     return _Lookup(key, stamp, found, entry)
 
 
