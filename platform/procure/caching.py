@@ -114,12 +114,11 @@ class _Local:
 
     def __init__(self, client, max_pages: int = LOCAL_PAGES_MAX):
         self.client = client
-        self.max_pages = max_pages
         self.pid: int | None = None
         self.pubsub = None
         self.generations: dict[str, int] = {}
         self.checked_at = 0.0  # time.monotonic() of the last read of the generations
-        self.pages: OrderedDict[str, tuple] = OrderedDict()
+        self.pages = Recent(max_pages)
 
     def drop(self) -> None:
         self.generations.clear()
@@ -164,38 +163,31 @@ class _Local:
             self.drop()
             return False
 
-    def keep_page(self, key: str, entry: tuple) -> None:
-        self.pages[key] = entry
-        self.pages.move_to_end(key)
-        while len(self.pages) > self.max_pages:
-            self.pages.popitem(last=False)
 
 
-class _PageCopies:
-    """Per-process copies of recently served pages on the file backend, each
-    used only when its stamp equals the generations just read from the shared
-    files (so a publication by any process is seen at once)."""
+class Recent:
+    """A bounded map of the most recently kept entries (least recently kept
+    dropped first), safe for the threads of a threaded worker: the per-process
+    copies of pages (here and in procure.private_pages) and of login sessions."""
 
-    def __init__(self, max_pages: int = LOCAL_PAGES_MAX):
-        self.max_pages = max_pages
-        self.pid = os.getpid()
-        self.pages: OrderedDict[str, tuple] = OrderedDict()
-        self.lock = threading.Lock()
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
 
-    def get(self, key: str, stamp: tuple) -> tuple | None:
-        if self.pid != os.getpid():  # inherited through fork(): start empty
-            with self.lock:
-                self.pages.clear()
-                self.pid = os.getpid()
-        entry = self.pages.get(key)
-        return entry if entry is not None and entry[0] == stamp else None
+    def get(self, key):
+        return self._entries.get(key)
 
-    def keep(self, key: str, entry: tuple) -> None:
-        with self.lock:
-            self.pages[key] = entry
-            self.pages.move_to_end(key)
-            while len(self.pages) > self.max_pages:
-                self.pages.popitem(last=False)
+    def keep(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def _local() -> _Local | None:
@@ -219,7 +211,8 @@ def init_app(app: Flask) -> None:
     app.extensions.pop("procure_local_pages", None)
     app.extensions.pop("procure_file_page_copies", None)
     if settings["CACHE_TYPE"] == "FileSystemCache" and app.config.get("CACHE_LOCAL_PAGES", True):
-        app.extensions["procure_file_page_copies"] = _PageCopies()
+        # (Inherited through fork(), a copy is still only used under its own stamp.)
+        app.extensions["procure_file_page_copies"] = Recent(LOCAL_PAGES_MAX)
     if settings["CACHE_TYPE"] == "RedisCache" and app.config.get("CACHE_LOCAL_PAGES", True):
         client = getattr(app.extensions["cache"][cache], "_write_client", None)
         if client is not None and hasattr(client, "pubsub"):
@@ -634,11 +627,11 @@ def _lookup(spec: PageSpec, *, create: bool) -> _Lookup:
             local.generations.update({GENERATIONS[n]: v for n, v in found.items()})
     stamp = (tuple(found[n] for n in names), this_year(), minute)
     if trusted and entry is not None and entry[0] == stamp:
-        local.keep_page(key, entry)
+        local.pages.keep(key, entry)
     return _Lookup(key, stamp, found, entry)
 
 
-def _lookup_copy(copies: _PageCopies, key: str, names, cache_keys, minute) -> _Lookup | None:
+def _lookup_copy(copies: Recent, key: str, names, cache_keys, minute) -> _Lookup | None:
     """On the file backend: the generations are read (small files) at every
     request, and a page this process already holds under exactly these
     generations is served from its copy instead of reading and unpickling the
@@ -653,8 +646,8 @@ def _lookup_copy(copies: _PageCopies, key: str, names, cache_keys, minute) -> _L
         return None
     stamp = (tuple(values), this_year(), minute)
     found = dict(zip(names, values))
-    entry = copies.get(key, stamp)
-    if entry is None:
+    entry = copies.get(key)
+    if entry is None or entry[0] != stamp:
         try:
             entry = cache.get(key)
         except Exception:  # noqa: BLE001
@@ -769,7 +762,7 @@ def _serve(spec: PageSpec, render: Callable[[], str]) -> Response | str:
         _set(lookup.key, (lookup.stamp, body, modified))
         local = _local()
         if local is not None:
-            local.keep_page(lookup.key, (lookup.stamp, body, modified))
+            local.pages.keep(lookup.key, (lookup.stamp, body, modified))
     if _not_modified(etag, modified):
         return _respond(spec, None, etag, modified)
     return _respond(spec, body, etag, modified)

@@ -36,9 +36,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -85,31 +83,21 @@ class _Lookup:
 
 class _Store:
     """This process's remembered login sessions and kept pages (shared by the
-    threads of a threaded worker: changed under a lock)."""
+    threads of a threaded worker)."""
 
     def __init__(self) -> None:
-        self.sessions: OrderedDict[str, _Session] = OrderedDict()
-        self.pages: OrderedDict[str, str] = OrderedDict()
-        self.lock = threading.Lock()
+        self.sessions = caching.Recent(SESSIONS_MAX)
+        self.pages = caching.Recent(PAGES_MAX)
 
     def clear(self) -> None:
-        with self.lock:
-            self.sessions.clear()
-            self.pages.clear()
+        self.sessions.clear()
+        self.pages.clear()
 
     def remember(self, token_hash: str, copy: _Session) -> None:
-        with self.lock:
-            self.sessions[token_hash] = copy
-            self.sessions.move_to_end(token_hash)
-            while len(self.sessions) > SESSIONS_MAX:
-                self.sessions.popitem(last=False)
+        self.sessions.keep(token_hash, copy)
 
     def keep(self, key: str, body: str) -> None:
-        with self.lock:
-            self.pages[key] = body
-            self.pages.move_to_end(key)
-            while len(self.pages) > PAGES_MAX:
-                self.pages.popitem(last=False)
+        self.pages.keep(key, body)
 
 
 def _store() -> _Store:
